@@ -1,0 +1,90 @@
+"""`veille …`: a thin shell over the package's functions (sqlite-utils style).
+
+Each area registers its commands from its own module; this one holds the root and the
+commands about veille itself (config, db).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from veille.cli.common import State, configure_logging, state
+from veille.errors import VeilleError
+
+app = typer.Typer(
+    help="veille: a daily news watch on social innovation, collaborative consumption "
+    "and open collaboration.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    log_format: Annotated[
+        str | None, typer.Option("--log-format", help="text or json (default VEILLE_LOG_FORMAT).")
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
+    ] = None,
+) -> None:
+    overrides: dict[str, object] = {}
+    if log_format:
+        overrides["log_format"] = log_format
+    if log_level:
+        overrides["log_level"] = log_level
+    st = State(overrides)
+    ctx.obj = st
+    configure_logging(st.settings.log_format, st.settings.log_level)
+
+
+@app.command("config")
+def config_cmd(ctx: typer.Context) -> None:
+    """Print the effective settings (secrets masked)."""
+    table = Table("setting", "environment variable", "value", box=None)
+    for name, value in state(ctx).settings.masked().items():
+        table.add_row(name, f"VEILLE_{name.upper()}", value)
+    Console().print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply database migrations (also done automatically on start)."""
+    from veille.store.db import current_revision
+
+    engine = state(ctx).engine
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+def _register() -> None:
+    # Area modules add their commands to `app` when imported.
+    import importlib
+    import pkgutil
+
+    import veille.cli as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if mod.name not in {"common"}:
+            importlib.import_module(f"veille.cli.{mod.name}")
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except VeilleError as exc:
+        typer.echo(f"veille: error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("veille: interrupted", err=True)
+        sys.exit(130)

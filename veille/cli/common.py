@@ -1,0 +1,87 @@
+"""What every CLI command shares: settings, the store, logging, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import Engine
+
+from veille.settings import Settings, load_settings
+
+SourcesOption = Annotated[
+    Path | None,
+    typer.Option("--sources", help="Sources file (default: VEILLE_SOURCES or ./feeds.yaml)."),
+]
+
+
+class State:
+    """Built once per invocation by the root callback, shared by the commands."""
+
+    def __init__(self, overrides: dict[str, object] | None = None) -> None:
+        self.overrides = overrides or {}
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(**self.overrides)
+
+    @cached_property
+    def engine(self) -> Engine:
+        from veille.store import open_store
+
+        return open_store(self.settings.db_url)
+
+    def sources_path(self, option: Path | None) -> Path:
+        return option if option is not None else self.settings.sources
+
+
+def state(ctx: typer.Context) -> State:
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State()
+    return root.obj
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line with the fixed keys passed as `extra`."""
+
+    _skip = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        out.update({k: v for k, v in vars(record).items() if k not in self._skip})
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger msg key=value …`: greppable, with the same keys as JSON."""
+
+    _skip = JsonFormatter._skip
+
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{k}={v}" for k, v in vars(record).items() if k not in self._skip and v is not None
+        )
+        base = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.getMessage()}"
+        return f"{base} {extras}".rstrip()
+
+
+def configure_logging(fmt: str, level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Libraries chatter at INFO; keep their warnings only.
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

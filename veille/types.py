@@ -1,0 +1,93 @@
+"""Plain values that travel between stages. Stages take and return these, nothing richer.
+
+Everything here is a frozen dataclass so it pickles into the extraction process pool and
+compares by value in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+# The taxonomy of ../shared/taxonomy.md: machine names are fixed, order is the digest's order.
+TOPICS: tuple[str, ...] = ("social_innovation", "collaborative_consumption", "open_collaboration")
+TOPIC_NAMES: dict[str, dict[str, str]] = {
+    "social_innovation": {"fr": "Innovation sociale", "en": "Social innovation"},
+    "collaborative_consumption": {
+        "fr": "Consommation collaborative",
+        "en": "Collaborative consumption",
+    },
+    "open_collaboration": {"fr": "Collaboration ouverte", "en": "Open collaboration"},
+}
+LANGUAGES: tuple[str, ...] = ("fr", "en")
+
+SourceKind = Literal["feed", "page", "sitemap"]
+ExtractionKind = Literal["article", "feed_content", "summary"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """One source as declared in feeds.yaml (the source of truth for what we follow)."""
+
+    name: str
+    url: str
+    kind: SourceKind = "feed"
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    topics_hint: tuple[str, ...] = ()
+    interval: int = 3600  # seconds
+    enabled: bool = True
+    selector: str | None = None  # kind=page: CSS selector for article links
+    primary: bool = False  # wins as a story's representative
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item as read from a feed, listing page or sitemap, before extraction."""
+
+    guid: str  # the source's id for it; the canonical URL when the source gives none
+    url: str
+    canonical_url: str
+    title: str = ""
+    summary: str = ""  # plain text
+    content: str = ""  # the feed's full content, HTML as given (sanitised later)
+    published: datetime | None = None  # aware UTC
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """The text we keep for an item and where it came from."""
+
+    text: str
+    kind: ExtractionKind
+    reason: str  # why this text was used, e.g. "ok", "cookie_wall", "fetch_failed: timeout"
+    html_excerpt: str = ""  # sanitised HTML, safe to render
+    summary: str = ""  # 2-3 sentences, <= ~400 chars, cut on a sentence boundary
+    lang: str = "other"  # fr | en | other
+    title: str | None = None
+    author: str | None = None
+    date: datetime | None = None
+    site_name: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """What the classifier reads."""
+
+    title: str
+    text: str
+    summary: str = ""
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    labels: tuple[str, ...]  # topics at or above their threshold; empty = off-topic
+    scores: dict[str, float] = field(default_factory=dict)  # topic -> calibrated probability
+    unsure: tuple[str, ...] = ()  # topics whose score falls in the band around the threshold
+    model_version: str = ""
