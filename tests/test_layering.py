@@ -11,7 +11,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "veille"
 LEVELS = {
-    "types": 0, "errors": 0, "settings": 0, "__init__": 0, "__main__": 5,
+    "types": 0, "errors": 0, "settings": 0, "i18n": 0, "locale": 0, "__init__": 0,
+    "__main__": 5,
     "sources": 1, "fetch": 1, "parse": 1, "extract": 1, "dedupe": 1, "classify": 1, "store": 1,
     "pipeline": 2,
     "digest": 3, "publish": 3,
