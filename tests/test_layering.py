@@ -16,7 +16,7 @@ LEVELS = {
     "sources": 1, "fetch": 1, "parse": 1, "extract": 1, "dedupe": 1, "classify": 1, "store": 1,
     "pipeline": 2,
     "digest": 3, "publish": 3,
-    "scheduler": 4, "web": 4, "observability": 4,
+    "scheduler": 4, "web": 4, "metrics": 0,
     "cli": 5, "demo": 5,
 }
 
