@@ -1,0 +1,131 @@
+"""Feeds (RSS 0.9x/1.0/2.0, Atom, JSON Feed) into `Entry` values.
+
+feedparser reads every XML dialect, including broken ones; a feed it flags as malformed
+("bozo") but that still yields entries is used, with a warning for the source's row. The
+body is always handed over as a stream: feedparser opens URLs and local files when given a
+string, which a hostile feed must never make it do.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import feedparser
+
+from veille.errors import ParseError
+from veille.parse.entry import ParsedFeed, bounded_guid, safe_url, unique_texts
+from veille.parse.jsonfeed import is_json_feed, parse_json_feed
+from veille.parse.urls import canonical_url, plain_text
+from veille.types import Entry
+
+_FEED_MARKERS = (b"<rss", b"<feed", b"<rdf:rdf", b"<channel")
+_BLANK = b"\xef\xbb\xbf \t\r\n"
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def looks_like_feed(body: bytes, content_type: str = "") -> bool:
+    """Sniff whether a response is a feed rather than an HTML page (for `kind: page`)."""
+    ctype = content_type.lower()
+    if any(t in ctype for t in ("rss", "atom", "feed+json", "rdf")):
+        return True
+    if "html" in ctype:
+        return False
+    head = body[:1024].lstrip(_BLANK).lower()
+    if head.startswith(b"{"):
+        return is_json_feed(body)
+    return any(m in head for m in _FEED_MARKERS)
+
+
+def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+    """Entries of a feed body fetched from `url` (headers give the charset and base URL)."""
+    if body.lstrip(_BLANK).startswith(b"{"):
+        return parse_json_feed(body, url=url)
+    hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+    hdrs.setdefault("content-location", url)
+    result = feedparser.parse(
+        io.BytesIO(body), response_headers=hdrs, sanitize_html=False, resolve_relative_uris=True
+    )
+    problem = _one_line(result.get("bozo_exception")) if result.bozo else None
+    version = result.get("version") or ""
+    if not result.entries and not version:
+        if b"<html" in body[:4096].lower():
+            found = _HTML_TITLE.search(body[:65536].decode("utf-8", "replace"))
+            title = plain_text(found[1])[:80] if found else ""
+            raise ParseError("not a feed: an HTML page" + (f" ({title})" if title else ""))
+        raise ParseError(f"not a feed: {problem or 'no feed element'}")
+    # A server that calls a feed text/plain is common and harmless: not worth a warning.
+    harmless = isinstance(result.get("bozo_exception"), feedparser.NonXMLContentType)
+    warning = f"malformed feed: {problem}" if problem and not harmless else None
+    feed = result.get("feed", {})
+    link = safe_url(url, feed.get("link")) or url
+    entries = tuple(
+        e for e in (entry_from_feedparser(raw, base=link) for raw in result.entries) if e
+    )
+    return ParsedFeed(
+        entries=entries,
+        title=plain_text(feed.get("title")),
+        link=link,
+        version=version,
+        warning=warning,
+    )
+
+
+def entry_from_feedparser(raw: Mapping, *, base: str) -> Entry | None:
+    """One feedparser entry as an `Entry`; None when it has neither link, id nor text."""
+    link = safe_url(base, raw.get("link"))
+    guid = str(raw.get("id") or "").strip()
+    if not link and guid.startswith(("http://", "https://")):
+        link = safe_url(base, guid)
+    title = plain_text(raw.get("title"))
+    summary_html = raw.get("summary") or ""
+    guid = bounded_guid(guid or (canonical_url(link) if link else ""), title, summary_html)
+    if not guid:
+        return None
+    content = next((p["value"] for p in raw.get("content") or [] if p.get("value")), "")
+    authors = [a.get("name") for a in raw.get("authors") or [] if isinstance(a, Mapping)]
+    return Entry(
+        guid=guid,
+        url=link,
+        canonical_url=canonical_url(link) if link else "",
+        title=title,
+        summary=plain_text(summary_html),
+        content=content,
+        published=_time(raw.get("published_parsed") or raw.get("updated_parsed")),
+        authors=unique_texts(authors or [raw.get("author")]),
+        categories=unique_texts([t.get("term") or t.get("label") for t in raw.get("tags") or []]),
+        image=_image(raw, base),
+    )
+
+
+def _time(parsed: object) -> datetime | None:
+    # feedparser gives a UTC struct_time; out-of-range values from broken feeds are dropped.
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC) if parsed else None  # type: ignore[index]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _image(raw: Mapping, base: str) -> str | None:
+    candidates: list[object] = [m.get("url") for m in raw.get("media_thumbnail") or []]
+    candidates += [
+        m.get("url")
+        for m in raw.get("media_content") or []
+        if m.get("medium") == "image" or str(m.get("type", "")).startswith("image/")
+    ]
+    candidates += [
+        link.get("href")
+        for link in raw.get("links") or []
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/")
+    ]
+    image = raw.get("image")
+    if isinstance(image, Mapping):
+        candidates.append(image.get("href"))
+    return next((u for u in (safe_url(base, c) for c in candidates) if u), None)
+
+
+def _one_line(exc: object) -> str:
+    lines = str(exc or "unknown error").strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:300]

@@ -1,0 +1,23 @@
+"""The one orchestrator (L2): the only place that sequences several stages.
+
+report = pipeline.pull(engine, settings, specs=sources.load_sources(path))
+"""
+
+from veille.pipeline.pull import (
+    PullReport,
+    SourceOutcome,
+    fetch_limits,
+    next_fetch_at,
+    pull,
+)
+from veille.pipeline.read import SourceRead, read_source
+
+__all__ = [
+    "PullReport",
+    "SourceOutcome",
+    "SourceRead",
+    "fetch_limits",
+    "next_fetch_at",
+    "pull",
+    "read_source",
+]

@@ -1,0 +1,244 @@
+"""The one orchestrator: sources → fetch → parse → store, for every due source at once.
+
+`pull()` syncs feeds.yaml into the source rows, fetches the due sources concurrently through
+one polite Fetcher, parses each body off the event loop, stores the new entries (one
+transaction per source, so a failure never loses what other sources brought) and moves each
+source's schedule: its interval after a success, an exponential backoff capped at a day after
+a failure (a source is never disabled for failing; a curator decides that).
+
+New entries flow through `_ingest_entries`, the per-item step where extraction, dedupe and
+classification will plug in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from veille import metrics
+from veille.errors import ConfigError, SourceError
+from veille.fetch import Fetcher, FetchLimits
+from veille.pipeline.read import SourceRead, read_source
+from veille.settings import Settings
+from veille.store import Source, session_scope, utcnow
+from veille.store.items import existing_guids, insert_items
+from veille.store.sources import due_sources, source_names, sync_sources, update_source
+from veille.types import Entry, SourceSpec
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 86400  # a failing source is retried at least daily
+MAX_NEW_FROM_LISTING = 100  # pages and sitemaps: newest links per run, not a site's archive
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutcome:
+    name: str
+    status: str  # ok | unchanged | failed
+    new_items: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class PullReport:
+    sources: int = 0
+    ok: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    new_items: int = 0
+    seconds: float = 0.0
+    requests: dict[str, int] = field(default_factory=dict)  # HTTP exchanges by status
+    new_item_ids: list[int] = field(default_factory=list)  # for the stages after ingestion
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+
+    def add(self, outcome: SourceOutcome) -> None:
+        self.outcomes.append(outcome)
+        self.new_items += outcome.new_items
+        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
+        user_agent=settings.user_agent,
+        max_connections=settings.max_connections,
+        max_per_host=settings.max_per_host,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        total_timeout=settings.total_timeout,
+        max_redirects=settings.max_redirects,
+        retries=settings.retries,
+        allow_networks=tuple(settings.allow_networks),
+    )
+
+
+def next_fetch_at(
+    now: datetime, interval: int, failures: int, retry_after: float | None = None
+) -> datetime:
+    """The schedule: the interval after a success; after failures, the interval doubled per
+    failure, capped at a day (or the interval when longer); never before a Retry-After."""
+    delay = float(interval)
+    if failures:
+        delay = min(interval * 2 ** (failures - 1), max(MAX_BACKOFF, interval))
+    if retry_after:
+        delay = max(delay, retry_after)
+    return now + timedelta(seconds=delay)
+
+
+def pull(
+    engine: Engine,
+    settings: Settings,
+    *,
+    specs: tuple[SourceSpec, ...],
+    names: tuple[str, ...] = (),
+    force: bool = False,
+    now: datetime | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_source: Callable[[SourceOutcome], None] | None = None,
+) -> PullReport:
+    """Fetch every due source (or `names`; all of them with `force`) and store new items."""
+    now = now or utcnow()
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        sync_sources(session, specs=specs, now=now)
+        unknown = sorted(set(names) - set(source_names(session)))
+        if unknown:
+            raise ConfigError(f"unknown source {unknown[0]!r} (not in the sources file)")
+        due = due_sources(session, now=now, names=names, force=force)
+    if on_start:
+        on_start(len(due))
+    report = asyncio.run(_pull_all(engine, settings, due, now, on_source))
+    report.seconds = time.perf_counter() - started
+    log.info(
+        "pull done",
+        extra={
+            "stage": "pull",
+            "sources": report.sources,
+            "ok": report.ok,
+            "unchanged": report.unchanged,
+            "failed": report.failed,
+            "new_items": report.new_items,
+            "seconds": round(report.seconds, 2),
+        },
+    )
+    return report
+
+
+async def _pull_all(
+    engine: Engine,
+    settings: Settings,
+    due: list[Source],
+    now: datetime,
+    on_source: Callable[[SourceOutcome], None] | None,
+) -> PullReport:
+    report = PullReport(sources=len(due))
+    limits = (settings.max_feed_bytes, settings.max_page_bytes)
+    async with Fetcher(fetch_limits(settings)) as fetcher:
+
+        async def one(source: Source) -> None:
+            outcome, ids = await _pull_source(engine, fetcher, source, now, limits)
+            report.add(outcome)
+            report.new_item_ids.extend(ids)
+            metrics.FETCHES.labels(outcome=outcome.status).inc()
+            if on_source:
+                on_source(outcome)
+
+        await asyncio.gather(*(one(s) for s in due))
+        report.requests = dict(fetcher.statuses)
+    metrics.ITEMS_STORED.inc(report.new_items)
+    return report
+
+
+async def _pull_source(
+    engine: Engine, fetcher: Fetcher, source: Source, now: datetime, limits: tuple[int, int]
+) -> tuple[SourceOutcome, list[int]]:
+    started = time.perf_counter()
+    extra = {"source": source.name, "url": source.url, "stage": "fetch"}
+    try:
+        read = await read_source(
+            fetcher, source, max_feed_bytes=limits[0], max_page_bytes=limits[1]
+        )
+    except SourceError as exc:
+        failures = source.consecutive_failures + 1
+        retry = getattr(exc, "retry_after", None)  # a 429/503 that asked us to wait
+        with session_scope(engine) as session:
+            update_source(
+                session,
+                source_id=source.id,
+                values={
+                    "last_attempt_at": now,
+                    "last_error": str(exc),
+                    "last_error_at": now,
+                    "consecutive_failures": failures,
+                    "next_fetch_at": next_fetch_at(now, source.interval, failures, retry),
+                    # A discovered feed that fails is forgotten: the next run reads the page again.
+                    **({"feed_url": None} if source.kind == "page" else {}),
+                },
+            )
+        log.warning("source failed", extra={**extra, "reason": str(exc), "failures": failures})
+        return SourceOutcome(
+            source.name, "failed", error=str(exc), seconds=time.perf_counter() - started
+        ), []
+    with session_scope(engine) as session:
+        ids = _ingest_entries(session, source, read, now) if read.entries else []
+        update_source(
+            session,
+            source_id=source.id,
+            values={
+                "last_attempt_at": now,
+                "last_success_at": now,
+                "last_error": None,
+                "consecutive_failures": 0,
+                "warning": read.warning,
+                "next_fetch_at": next_fetch_at(now, source.interval, 0),
+                "etag": read.etag,
+                "last_modified": read.last_modified,
+                "feed_url": read.feed_url,
+            },
+        )
+    if read.warning:
+        log.info("source read with a warning", extra={**extra, "reason": read.warning})
+    status = "unchanged" if read.not_modified else "ok"
+    return SourceOutcome(
+        source.name, status, new_items=len(ids), seconds=time.perf_counter() - started
+    ), ids
+
+
+def _ingest_entries(session: Session, source: Source, read: SourceRead, now: datetime) -> list[int]:
+    """The per-item step: new entries of one source become Item rows (GUIDs already stored
+    are skipped; the database's unique key settles any race). Returns the new items' ids."""
+    known = existing_guids(session, source_id=source.id, guids=(e.guid for e in read.entries))
+    fresh: dict[str, Entry] = {}
+    for entry in read.entries:
+        if entry.guid not in known and entry.guid not in fresh:
+            fresh[entry.guid] = entry
+    entries = list(fresh.values())
+    if source.kind != "feed" and not read.is_feed:
+        entries = entries[:MAX_NEW_FROM_LISTING]
+    return insert_items(session, rows=[_item_row(source.id, entry, now) for entry in entries])
+
+
+def _item_row(source_id: int, entry: Entry, now: datetime) -> dict[str, object]:
+    # A date in the future is a feed's mistake; it would pin the item on top of every list.
+    published = entry.published if entry.published and entry.published <= now else now
+    return {
+        "source_id": source_id,
+        "guid": entry.guid,
+        "url": entry.url,
+        "canonical_url": entry.canonical_url,
+        "title": entry.title,
+        "feed_summary": entry.summary,
+        "feed_content": entry.content,
+        "published_at": published,
+        "first_seen_at": now,
+        "updated_at": now,
+        "authors": list(entry.authors),
+        "categories": list(entry.categories),
+        "image": entry.image,
+    }

@@ -1,0 +1,116 @@
+"""Queries on sources: keep the rows in step with feeds.yaml, pick the due ones, report health.
+
+feeds.yaml says what is followed; the row keeps how it is doing (ETag, Last-Modified,
+failures, next fetch). A source removed from the file is disabled, never deleted, so its
+items stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from veille.store.models import Item, Source
+from veille.types import SourceSpec
+
+# Fields feeds.yaml owns; everything else on the row is fetch state.
+DECLARED = (
+    "url",
+    "kind",
+    "language",
+    "tags",
+    "topics_hint",
+    "interval",
+    "enabled",
+    "selector",
+    "primary",
+)
+# State that belongs to the fetched URL and is void once feeds.yaml points elsewhere.
+URL_STATE = {
+    "feed_url": None,
+    "etag": None,
+    "last_modified": None,
+    "next_fetch_at": None,
+    "consecutive_failures": 0,
+    "last_error": None,
+    "warning": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCounts:
+    added: int = 0
+    updated: int = 0
+    disabled: int = 0
+
+
+def sync_sources(session: Session, *, specs: tuple[SourceSpec, ...], now: datetime) -> SyncCounts:
+    rows = {row.name: row for row in session.exec(select(Source))}
+    added = updated = disabled = 0
+    for spec in specs:
+        row = rows.pop(spec.name, None)
+        declared = {f: list(v) if isinstance(v := getattr(spec, f), tuple) else v for f in DECLARED}
+        if row is None:
+            session.add(Source(name=spec.name, created_at=now, **declared))
+            added += 1
+            continue
+        changes = {f: v for f, v in declared.items() if getattr(row, f) != v}
+        if "url" in changes or "kind" in changes:
+            changes.update(URL_STATE)
+        if changes:
+            for field, value in changes.items():
+                setattr(row, field, value)
+            updated += 1
+    for row in rows.values():  # gone from feeds.yaml: stop fetching, keep its items
+        if row.enabled:
+            row.enabled = False
+            disabled += 1
+    session.flush()
+    return SyncCounts(added, updated, disabled)
+
+
+def due_sources(
+    session: Session, *, now: datetime, names: tuple[str, ...] = (), force: bool = False
+) -> list[Source]:
+    """Enabled sources whose next fetch time has come (all of them with `force`)."""
+    query = select(Source).where(col(Source.enabled).is_(True))
+    if names:
+        query = query.where(col(Source.name).in_(names))
+    if not force:
+        query = query.where(
+            or_(col(Source.next_fetch_at).is_(None), col(Source.next_fetch_at) <= now)
+        )
+    return list(session.exec(query.order_by(col(Source.next_fetch_at), col(Source.id))))
+
+
+def get_source(session: Session, *, name: str) -> Source | None:
+    return session.exec(select(Source).where(Source.name == name)).first()
+
+
+def source_names(session: Session) -> list[str]:
+    return list(session.exec(select(Source.name).order_by(Source.name)))
+
+
+def update_source(session: Session, *, source_id: int, values: dict[str, object]) -> None:
+    """Write fetch state (one UPDATE, no read first)."""
+    session.exec(update(Source).where(col(Source.id) == source_id).values(**values))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    source: Source
+    items: int  # items stored from it
+
+
+def source_health(session: Session) -> list[SourceHealth]:
+    """Every source with its item count, enabled first, by name (one query)."""
+    counts = select(Item.source_id, func.count().label("n")).group_by(Item.source_id).subquery()
+    query = (
+        select(Source, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.source_id == Source.id)
+        .order_by(col(Source.enabled).desc(), col(Source.name))
+    )
+    return [SourceHealth(row, int(n)) for row, n in session.exec(query)]
