@@ -1,0 +1,128 @@
+"""Entry points for the CLI, the scheduler and the review page.
+
+`build` saves today's issue (or returns the saved one), `send` delivers it, `preview` shows
+the next issue exactly as a subscriber would receive it (same renderer), `send_confirmation`
+starts a double opt-in.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from veille.digest import compose, render, select, tokens
+from veille.digest import send as sending
+from veille.digest.select import Plan
+from veille.digest.transport import Transport, open_transport
+from veille.settings import Settings
+from veille.store.db import session_scope
+from veille.store.models import Subscriber
+from veille.types import TOPICS
+
+
+def next_plan(
+    session: Session, *, settings: Settings, now: datetime, day: date | None = None
+) -> Plan:
+    """The issue of `day` (default: today where the digest is read), not saved."""
+    day = day or select.local_day(now, settings.timezone)
+    return select.plan(session, day=day, now=now, tz=settings.timezone)
+
+
+def build(
+    engine: Engine, *, settings: Settings, now: datetime, day: date | None = None
+) -> Plan | None:
+    """Save the issue of `day`; None when it would be empty and empty issues are not sent."""
+    with session_scope(engine) as session:
+        issue = next_plan(session, settings=settings, now=now, day=day)
+        if issue.digest_id is None and not issue.entries and not settings.send_empty:
+            return None
+        return select.freeze(session, issue, now=now)
+
+
+def send(engine: Engine, issue: Plan, *, settings: Settings, now: datetime) -> sending.SendReport:
+    """Deliver a saved issue through VEILLE_SMTP_URL, or into DATA_DIR/outbox without one."""
+    return sending.send_issue(
+        engine, issue, settings=settings, transport=transport(settings), now=now
+    )
+
+
+def send_confirmation(subscriber: Subscriber, *, settings: Settings, now: datetime) -> str:
+    """Email the signed confirmation link; returns where it went (server or outbox folder)."""
+    token = tokens.confirm_token(
+        settings.secret(), subscriber_id=subscriber.id or 0, email=subscriber.email
+    )
+    rendered = render.render_confirmation(
+        email=subscriber.email,
+        lang=subscriber.lang,
+        links=render.Links(settings.base_url),
+        confirm_url=tokens.confirm_url(settings.base_url, token),
+    )
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    msg = compose.confirmation_message(
+        rendered,
+        to=subscriber.email,
+        mail_from=settings.mail_from,
+        date=now,
+        lang=subscriber.lang,
+        msgid=compose.message_id("confirm", f"{subscriber.id}.{stamp}", settings.mail_from),
+    )
+    out = transport(settings)
+    try:
+        out.deliver(msg, name=f"confirm/{subscriber.id:06d}-{stamp}", release=lambda: None)
+    finally:
+        out.close()
+    return out.where
+
+
+def transport(settings: Settings) -> Transport:
+    """SMTP through VEILLE_SMTP_URL, or the DATA_DIR/outbox folder without one."""
+    url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    return open_transport(url, outbox=settings.data_dir / "outbox", timeout=settings.read_timeout)
+
+
+def preview(
+    issue: Plan, *, settings: Settings, lang: str = "fr", topics: tuple[str, ...] = TOPICS
+) -> render.Rendered:
+    """The email of `issue` as a subscriber of `lang` and `topics` would get it."""
+    return render.render_email(
+        issue,
+        lang=lang,
+        links=render.Links(settings.base_url),
+        unsubscribe_url=tokens.unsubscribe_url(settings.base_url, "preview"),
+        topics=topics,
+        cap=settings.digest_cap,
+        tz=settings.timezone,
+    )
+
+
+def run(
+    engine: Engine,
+    *,
+    settings: Settings,
+    now: datetime,
+    day: date | None = None,
+    deliver: bool = True,
+) -> dict[str, object]:
+    """The daily job: save the issue, write the archive and feeds, then send; figures out."""
+    from veille.publish import publish_all  # same layer; imported here to keep the graph flat
+
+    issue = build(engine, settings=settings, now=now, day=day)
+    if issue is None:
+        return {"stories": 0, "sent": 0, "skipped": "nothing new"}
+    published = publish_all(engine, settings=settings, now=now)
+    figures: dict[str, object] = {
+        "day": issue.day.isoformat(),
+        "stories": len(issue.entries),
+        "pages": published.written,
+    }
+    if deliver:
+        report = send(engine, issue, settings=settings, now=now)
+        figures.update(
+            sent=report.sent,
+            failed=report.failed,
+            rejected=report.rejected,
+            seconds=round(report.seconds, 2),
+        )
+    return figures

@@ -1,0 +1,255 @@
+"""Send an issue to every confirmed subscriber, once, and survive being killed half-way.
+
+Each (issue, subscriber) has a Delivery row. A run adds the missing rows, then walks the open
+ones (pending, failed): it records `sending` at the transport's release point and `sent` once
+the server answers. A row a killed run left in `sending` was released, so the restart counts it
+as sent rather than risk a second copy; everything else is simply sent by the restart.
+Transient errors are retried with backoff (and again by the next run); a permanent rejection
+marks the row, and after BOUNCE_AFTER of them in a row the address is set aside as bounced.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from veille.digest import compose, render, tokens
+from veille.digest.select import Plan
+from veille.digest.transport import Rejected, Transient, Transport
+from veille.errors import DeliveryError
+from veille.settings import Settings
+from veille.store import digests as q
+from veille.store import subscribers as subs
+from veille.store.db import session_scope, utcnow
+from veille.store.models import Delivery, Digest, Subscriber
+
+log = logging.getLogger(__name__)
+BOUNCE_AFTER = 3  # permanent rejections in a row before an address counts as bounced
+_PLACEHOLDER = "https://unsubscribe.invalid/veille-placeholder"
+
+
+@dataclass
+class SendReport:
+    day: str
+    where: str
+    sent: int = 0
+    failed: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    recovered: int = 0  # released by a killed run, counted as sent
+    done_before: int = 0  # already sent by an earlier run
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def send_issue(
+    engine: Engine,
+    issue: Plan,
+    *,
+    settings: Settings,
+    transport: Transport,
+    now: datetime,
+    tries: int = 3,
+    backoff: float = 1.0,
+) -> SendReport:
+    """Deliver a saved issue; raises DeliveryError when the server is unreachable."""
+    if issue.digest_id is None:
+        raise ValueError("freeze the issue before sending it")
+    started = time.monotonic()
+    report = SendReport(day=issue.day.isoformat(), where=transport.where)
+    with session_scope(engine) as session:
+        wanted = [
+            s.id
+            for s in subs.confirmed(session)
+            if settings.send_empty or issue.count(s.topics) > 0
+        ]
+        q.add_deliveries(session, digest_id=issue.digest_id, subscriber_ids=wanted, now=now)
+        report.recovered = q.recover_released(session, digest_id=issue.digest_id, now=now)
+        report.done_before = q.delivery_counts(session, digest_id=issue.digest_id).get("sent", 0)
+        report.done_before -= report.recovered
+        todo = q.open_deliveries(session, digest_id=issue.digest_id)
+    mails = _Mails(issue, settings)
+    gap, last = 1.0 / settings.send_rate, 0.0
+    try:
+        for delivery, subscriber in todo:
+            if subscriber.status != "confirmed":
+                _mark(
+                    engine, delivery, status="skipped", last_error=f"subscriber {subscriber.status}"
+                )
+                report.skipped += 1
+                continue
+            time.sleep(max(0.0, last + gap - time.monotonic()))
+            last = time.monotonic()
+            _deliver_one(engine, transport, mails, delivery, subscriber, report, tries, backoff)
+    finally:
+        transport.close()
+        report.seconds = time.monotonic() - started
+        _close_issue(engine, issue.digest_id)
+    log.info(
+        "digest sent",
+        extra={
+            "stage": "digest",
+            "item": report.day,
+            "sent": report.sent,
+            "failed": report.failed,
+            "where": report.where,
+        },
+    )
+    return report
+
+
+class _Mails:
+    """Renders once per (language, topics) and fills in each subscriber's unsubscribe link."""
+
+    def __init__(self, issue: Plan, settings: Settings) -> None:
+        self.issue, self.settings = issue, settings
+        self.secret = settings.secret()
+        self.links = render.Links(settings.base_url)
+        self._cache: dict[tuple[str, tuple[str, ...]], render.Rendered] = {}
+
+    def build(self, sub: Subscriber):  # noqa: ANN201
+        key = (sub.lang, tuple(sub.topics))
+        if key not in self._cache:
+            self._cache[key] = render.render_email(
+                self.issue,
+                lang=sub.lang,
+                links=self.links,
+                unsubscribe_url=_PLACEHOLDER,
+                topics=tuple(sub.topics),
+                cap=self.settings.digest_cap,
+                tz=self.settings.timezone,
+            )
+        generic = self._cache[key]
+        token = tokens.unsubscribe_token(self.secret, subscriber_id=sub.id or 0, email=sub.email)
+        url = tokens.unsubscribe_url(self.settings.base_url, token)
+        mine = render.Rendered(
+            generic.subject,
+            generic.text.replace(_PLACEHOLDER, url),
+            generic.html.replace(_PLACEHOLDER, url),
+        )
+        return compose.digest_message(
+            mine,
+            to=sub.email,
+            mail_from=self.settings.mail_from,
+            reply_to=self.settings.reply_to,
+            date=utcnow(),
+            lang=sub.lang,
+            unsubscribe_url=url,
+            msgid=compose.message_id(
+                "digest", f"{self.issue.day}.{sub.id}", self.settings.mail_from
+            ),
+        )
+
+
+def _deliver_one(
+    engine: Engine,
+    transport: Transport,
+    mails: _Mails,
+    delivery: Delivery,
+    subscriber: Subscriber,
+    report: SendReport,
+    tries: int,
+    backoff: float,
+) -> None:
+    msg = mails.build(subscriber)
+    name = f"{report.day}/{subscriber.id:06d}"
+    for attempt in range(1, tries + 1):
+        try:
+            transport.deliver(
+                msg,
+                name=name,
+                release=lambda: _mark(engine, delivery, status="sending", tried=True),
+            )
+        except Rejected as exc:
+            _reject(engine, delivery, subscriber, str(exc))
+            report.rejected += 1
+            report.errors.append(f"{subscriber.email}: {exc}")
+            return
+        except Transient as exc:
+            if exc.released and exc.code is None:  # no answer after the dot: may have arrived
+                _mark(
+                    engine,
+                    delivery,
+                    status="sent",
+                    last_error=f"assumed delivered: {exc}",
+                    message_id=msg["Message-ID"],
+                )
+                report.sent += 1
+                return
+            if attempt < tries:
+                log.warning(
+                    "transient delivery error, retrying",
+                    extra={"stage": "digest", "item": name, "error": str(exc)},
+                )
+                time.sleep(backoff * 2 ** (attempt - 1))
+                continue
+            _mark(engine, delivery, status="failed", last_error=str(exc), tried=not exc.released)
+            report.failed += 1
+            report.errors.append(f"{subscriber.email}: {exc}")
+            if exc.connection:
+                raise DeliveryError(
+                    f"{exc}; deliveries left pending, run again to finish"
+                ) from None
+            return
+        except DeliveryError as exc:
+            _mark(engine, delivery, status="failed", last_error=str(exc))
+            raise
+        _sent(engine, delivery, subscriber, msg["Message-ID"])
+        report.sent += 1
+        return
+
+
+def _mark(
+    engine: Engine,
+    delivery: Delivery,
+    *,
+    status: str,
+    last_error: str | None = None,
+    message_id: str | None = None,
+    tried: bool = False,
+) -> None:
+    values: dict[str, object] = {"status": status, "updated_at": utcnow(), "last_error": last_error}
+    if tried:
+        values["attempts"] = Delivery.attempts + 1
+    if status == "sent":
+        values.update(sent_at=utcnow(), message_id=message_id)
+    with session_scope(engine) as session:
+        session.execute(update(Delivery).where(Delivery.id == delivery.id).values(**values))
+
+
+def _sent(engine: Engine, delivery: Delivery, subscriber: Subscriber, message_id: str) -> None:
+    _mark(engine, delivery, status="sent", message_id=message_id)
+    if subscriber.failures:
+        with session_scope(engine) as session:
+            session.execute(
+                update(Subscriber).where(Subscriber.id == subscriber.id).values(failures=0)
+            )
+
+
+def _reject(engine: Engine, delivery: Delivery, subscriber: Subscriber, error: str) -> None:
+    _mark(engine, delivery, status="rejected", last_error=error, tried=True)
+    with session_scope(engine) as session:
+        sub = session.get(Subscriber, subscriber.id)
+        if sub is not None:
+            sub.failures += 1
+            if sub.failures >= BOUNCE_AFTER:
+                sub.status = "bounced"
+                log.warning("address bounced", extra={"stage": "digest", "item": sub.id})
+            session.add(sub)
+
+
+def _close_issue(engine: Engine, digest_id: int) -> None:
+    """Stamp the issue sent once no delivery is left open."""
+    with session_scope(engine) as session:
+        counts = q.delivery_counts(session, digest_id=digest_id)
+        if not any(counts.get(s, 0) for s in (*q.OPEN, "sending")):
+            session.execute(
+                update(Digest)
+                .where(Digest.id == digest_id, Digest.sent_at.is_(None))
+                .values(sent_at=utcnow())
+            )

@@ -1,0 +1,190 @@
+"""Subscribers: add, confirm (double opt-in), unsubscribe, remove, CSV import and export.
+
+Addresses are checked by email-validator (syntax only, no DNS) and stored lower-cased. A new
+subscriber is `pending` until they follow the signed link of their confirmation email; an
+admin migrating an existing list may add them `confirmed` directly (`--confirmed`, CSV import).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import Session
+
+from veille.digest import tokens
+from veille.errors import VeilleError
+from veille.store import subscribers as q
+from veille.store.models import Subscriber
+from veille.types import LANGUAGES, TOPICS
+
+CSV_FIELDS = ("email", "lang", "topics", "status", "created_at", "confirmed_at", "unsubscribed_at")
+
+
+class SubscriberError(VeilleError):
+    """A subscriber's address, language, topics or status is not acceptable."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: int
+    skipped: int  # already subscribed: left as they are
+
+
+def normalise_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise SubscriberError(f"{raw.strip()!r} is not a valid email address: {exc}") from None
+
+
+def parse_lang(raw: str | None) -> str:
+    lang = (raw or "fr").strip().lower()
+    if lang not in LANGUAGES:
+        raise SubscriberError(f"language {lang!r} is not offered (choose {', '.join(LANGUAGES)})")
+    return lang
+
+
+def parse_topics(raw: str | Iterable[str] | None) -> list[str]:
+    """Topics from 'a,b', 'a b' or a list; none given means all of them."""
+    parts = re.split(r"[\s,;|]+", raw) if isinstance(raw, str) else list(raw or [])
+    chosen = {p.strip() for p in parts if p and p.strip()}
+    unknown = sorted(chosen - set(TOPICS))
+    if unknown:
+        raise SubscriberError(f"unknown topic {unknown[0]!r} (choose among {', '.join(TOPICS)})")
+    return [t for t in TOPICS if t in chosen] or list(TOPICS)
+
+
+def add(
+    session: Session,
+    *,
+    email: str,
+    now: datetime,
+    lang: str | None = None,
+    topics: str | Iterable[str] | None = None,
+    confirmed: bool = False,
+) -> tuple[Subscriber, bool]:
+    """Create or re-open a subscription; True when a confirmation email should go out."""
+    address, language, chosen = normalise_email(email), parse_lang(lang), parse_topics(topics)
+    sub = q.by_email(session, email=address)
+    if sub is None:
+        sub = Subscriber(email=address, created_at=now)
+    elif sub.status == "confirmed":
+        return sub, False
+    sub.lang, sub.topics, sub.failures = language, chosen, 0
+    sub.status = "confirmed" if confirmed else "pending"
+    sub.confirmed_at = now if confirmed else None
+    sub.unsubscribed_at = None
+    session.add(sub)
+    session.flush()
+    return sub, not confirmed
+
+
+def confirm(session: Session, *, secret: str, token: str, now: datetime) -> Subscriber:
+    """Follow a confirmation link: pending → confirmed (again: no change)."""
+    sid, email = tokens.read_confirm(secret, token)
+    sub = q.by_id(session, subscriber_id=sid)
+    if sub is None or sub.email != email:
+        raise tokens.LinkError("this confirmation link is for an address no longer subscribed")
+    if sub.status in ("unsubscribed", "bounced"):
+        raise tokens.LinkError("this address has left the list since; subscribe again")
+    if sub.status == "pending":
+        sub.status, sub.confirmed_at = "confirmed", now
+        session.add(sub)
+    return sub
+
+
+def unsubscribe(session: Session, *, secret: str, token: str, now: datetime) -> Subscriber | None:
+    """Follow a one-click unsubscribe link; None when the address was deleted already."""
+    sid, email = tokens.read_unsubscribe(secret, token)
+    sub = q.by_id(session, subscriber_id=sid)
+    if sub is None or sub.email != email:
+        return None
+    if sub.status != "unsubscribed":
+        sub.status, sub.unsubscribed_at = "unsubscribed", now
+        session.add(sub)
+    return sub
+
+
+def remove(session: Session, *, email: str) -> Subscriber:
+    sub = q.by_email(session, email=email.strip())
+    if sub is None:
+        raise SubscriberError(f"{email.strip()!r} is not a subscriber")
+    q.delete(session, subscriber=sub)
+    return sub
+
+
+def import_csv(session: Session, *, path: Path, now: datetime) -> ImportReport:
+    """Add every row of a CSV (header with at least `email`); nothing is added if a row is bad."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SubscriberError(f"{path}: cannot read: {exc}") from None
+    if rows and "email" not in rows[0]:
+        raise SubscriberError(f"{path}: the first line must name the columns, one being 'email'")
+    parsed: list[Subscriber] = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            parsed.append(_from_row(row, now))
+        except (SubscriberError, ValueError) as exc:
+            raise SubscriberError(f"{path} line {line}: {exc}") from None
+    added = skipped = 0
+    for sub in parsed:
+        if q.by_email(session, email=sub.email) is not None:
+            skipped += 1
+            continue
+        session.add(sub)
+        session.flush()
+        added += 1
+    return ImportReport(added=added, skipped=skipped)
+
+
+def _from_row(row: dict[str, str | None], now: datetime) -> Subscriber:
+    status = (row.get("status") or "confirmed").strip().lower()
+    if status not in q.STATUSES:
+        raise SubscriberError(f"status {status!r} is not one of {', '.join(q.STATUSES)}")
+
+    def when(key: str, default: datetime | None) -> datetime | None:
+        value = (row.get(key) or "").strip()
+        if not value:
+            return default
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    return Subscriber(
+        email=normalise_email(row.get("email") or ""),
+        lang=parse_lang(row.get("lang")),
+        topics=parse_topics(row.get("topics")),
+        status=status,
+        created_at=when("created_at", now),
+        confirmed_at=when("confirmed_at", now if status == "confirmed" else None),
+        unsubscribed_at=when("unsubscribed_at", now if status == "unsubscribed" else None),
+    )
+
+
+def export_csv(session: Session, out: TextIO) -> int:
+    """Write every subscriber as CSV (the format import_csv reads); returns the count."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    subs = q.all_subscribers(session)
+    for s in subs:
+        writer.writerow(
+            [
+                s.email,
+                s.lang,
+                " ".join(s.topics),
+                s.status,
+                *(
+                    d.isoformat() if d else ""
+                    for d in (s.created_at, s.confirmed_at, s.unsubscribed_at)
+                ),
+            ]
+        )
+    return len(subs)

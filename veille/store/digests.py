@@ -1,0 +1,154 @@
+"""Queries behind the daily digest: candidate items, stories, digest issues and deliveries.
+
+A Delivery row per (digest, subscriber) is what makes sending idempotent; its status moves
+pending → sending (message released to the server) → sent, or to failed (transient, retried)
+or rejected (permanent) or skipped (subscriber left before we got to them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from veille.store.models import Delivery, Digest, Item, Source, Story, Subscriber
+
+OPEN = ("pending", "failed")  # delivery statuses a run still has to send
+
+
+def effective_labels(item: Item) -> list[str]:
+    """The curator's labels once judged, else the classifier's."""
+    return list(item.curator_labels) if item.curator_labels is not None else list(item.labels)
+
+
+def items_first_seen(
+    session: Session, *, since: datetime | None, until: datetime, limit: int | None = None
+) -> list[Item]:
+    """Items first stored in (since, until], newest first, excluded ones left out."""
+    query = select(Item).where(Item.first_seen_at <= until, col(Item.excluded).is_(False))
+    if since is not None:
+        query = query.where(Item.first_seen_at > since)
+    query = query.order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def story_members(session: Session, *, story_ids: Iterable[int]) -> dict[int, list[Item]]:
+    """Every item of the given stories, whenever it was stored."""
+    ids = sorted(set(story_ids))
+    out: dict[int, list[Item]] = {i: [] for i in ids}
+    if ids:
+        for item in session.exec(select(Item).where(col(Item.story_id).in_(ids))):
+            out[item.story_id].append(item)  # type: ignore[index]
+    return out
+
+
+def stories(session: Session, *, ids: Iterable[int]) -> dict[int, Story]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {s.id: s for s in session.exec(select(Story).where(col(Story.id).in_(wanted)))}  # type: ignore[misc]
+
+
+def source_names(session: Session, *, ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.exec(select(Source.id, Source.name).where(col(Source.id).in_(wanted)))
+    return dict(rows.all())  # type: ignore[arg-type]
+
+
+def digest_on(session: Session, *, day: str) -> Digest | None:
+    return session.exec(select(Digest).where(Digest.date == day)).first()
+
+
+def digest_before(session: Session, *, day: str) -> Digest | None:
+    """The latest issue dated before `day`: where the next period starts."""
+    query = select(Digest).where(Digest.date < day).order_by(col(Digest.date).desc())
+    return session.exec(query.limit(1)).first()
+
+
+def recent_digests(session: Session, *, limit: int = 60) -> list[Digest]:
+    """The latest issues, newest first."""
+    query = select(Digest).order_by(col(Digest.date).desc()).limit(limit)
+    return list(session.exec(query))
+
+
+def insert_digest(session: Session, digest: Digest) -> Digest:
+    """Save a new issue; if another process saved the same date first, return theirs."""
+    try:
+        with session.begin_nested():
+            session.add(digest)
+        return digest
+    except IntegrityError:
+        found = digest_on(session, day=digest.date)
+        if found is None:
+            raise
+        return found
+
+
+def add_deliveries(
+    session: Session, *, digest_id: int, subscriber_ids: Iterable[int], now: datetime
+) -> None:
+    """One pending row per subscriber; rows that exist already are left as they are."""
+    rows = [
+        {
+            "digest_id": digest_id,
+            "subscriber_id": sid,
+            "status": "pending",
+            "attempts": 0,
+            "updated_at": now,
+        }
+        for sid in sorted(set(subscriber_ids))
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Delivery)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["digest_id", "subscriber_id"])
+    )
+    session.execute(stmt)
+
+
+def recover_released(session: Session, *, digest_id: int, now: datetime) -> int:
+    """Rows a killed run left in `sending` had their message released: count them as sent.
+
+    Resending them could deliver a second copy; the digest goes out at most once.
+    """
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.digest_id == digest_id, Delivery.status == "sending")
+        .values(
+            status="sent",
+            sent_at=now,
+            updated_at=now,
+            last_error="interrupted after release; assumed delivered, not resent",
+        )
+    )
+    return result.rowcount or 0
+
+
+def open_deliveries(session: Session, *, digest_id: int) -> list[tuple[Delivery, Subscriber]]:
+    """Deliveries still to send, with their subscriber, in a stable order."""
+    query = (
+        select(Delivery, Subscriber)
+        .join(Subscriber, col(Subscriber.id) == Delivery.subscriber_id)
+        .where(Delivery.digest_id == digest_id, col(Delivery.status).in_(OPEN))
+        .order_by(col(Delivery.id))
+    )
+    return list(session.exec(query).all())  # type: ignore[arg-type]
+
+
+def delivery_counts(session: Session, *, digest_id: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in session.exec(select(Delivery.status).where(Delivery.digest_id == digest_id)):
+        counts[status] = counts.get(status, 0) + 1
+    return counts
