@@ -1,0 +1,251 @@
+"""The review queue (filters, full-text search) and the curator actions with their history.
+
+Every action writes a Review row holding the item's curation state before and after, which is
+what `undo_last` restores. `Item.curator_labels` (None until a curator judged the item) is what
+training reads, so toggling a topic or accepting the prediction both record a judgement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, String, cast, column, func, text
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from veille.errors import VeilleError
+from veille.store.models import Item, Review, Source
+from veille.types import TOPICS
+
+ACTIONS: tuple[str, ...] = ("toggle", "offtopic", "accept", "exclude", "pin")
+# Same expression as migration 0002 builds its GIN index on, so PostgreSQL can use the index.
+PG_DOCUMENT = (
+    "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(feed_summary, '') "
+    "|| ' ' || coalesce(text, ''))"
+)
+_STATE = ("curator_labels", "reviewed_at", "reviewed_by", "excluded", "pinned")
+
+
+class ReviewError(VeilleError):
+    """An unknown action or topic was asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    topic: str | None = None  # predicted topic
+    band: str | None = None  # unsure | confident (Item.unsure, set by the classifier)
+    source_id: int | None = None
+    lang: str | None = None
+    since: datetime | None = None  # on first_seen_at, which is indexed
+    until: datetime | None = None
+    reviewed: str = "no"  # no | yes | all
+    q: str = ""  # full-text search
+
+
+def effective_labels(item: Item) -> list[str]:
+    """The curator's labels once judged, else the classifier's."""
+    return list(item.curator_labels if item.curator_labels is not None else item.labels)
+
+
+def _search(session: Session, q: str) -> ColumnElement[bool] | None:
+    words = re.findall(r"\w+", q)
+    if not words:
+        return None
+    if session.get_bind().dialect.name == "sqlite":
+        # Each word quoted so FTS5 operators typed by a user stay plain words; last one a prefix.
+        match = " ".join(f'"{w}"' for w in words) + "*"
+        ids = text("SELECT rowid FROM item_fts WHERE item_fts MATCH :m").bindparams(m=match)
+        return col(Item.id).in_(ids.columns(column("rowid", Integer)))
+    query = func.websearch_to_tsquery("simple", " ".join(words))
+    return text(PG_DOCUMENT).op("@@")(query)
+
+
+def _conditions(session: Session, f: QueueFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if f.reviewed == "no":
+        where.append(col(Item.reviewed_at).is_(None))
+    elif f.reviewed == "yes":
+        where.append(col(Item.reviewed_at).is_not(None))
+    if f.topic in TOPICS:
+        # JSON lists are stored as text: a quoted topic name cannot match another topic.
+        where.append(cast(Item.labels, String).like(f'%"{f.topic}"%'))
+    if f.band == "unsure":
+        where.append(cast(Item.unsure, String) != "[]")
+    elif f.band == "confident":
+        where.append(cast(Item.unsure, String) == "[]")
+    if f.source_id is not None:
+        where.append(col(Item.source_id) == f.source_id)
+    if f.lang:
+        where.append(col(Item.lang) == f.lang)
+    if f.since is not None:
+        where.append(col(Item.first_seen_at) >= f.since)
+    if f.until is not None:
+        where.append(col(Item.first_seen_at) < f.until)
+    if f.q and (match := _search(session, f.q)) is not None:
+        where.append(match)
+    return where
+
+
+def count_items(session: Session, *, filters: QueueFilter) -> int:
+    query = select(func.count()).select_from(Item).where(*_conditions(session, filters))
+    return int(session.exec(query).one())
+
+
+def candidates(
+    session: Session, *, filters: QueueFilter, limit: int
+) -> list[tuple[int, dict[str, float]]]:
+    """(id, scores) of the newest matching items: the bounded set the review order ranks."""
+    query = (
+        select(Item.id, Item.scores)
+        .where(*_conditions(session, filters))
+        .order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
+        .limit(limit)
+    )
+    return [(int(i), s or {}) for i, s in session.exec(query).all()]
+
+
+def page_ids(
+    session: Session, *, filters: QueueFilter, newest: bool, offset: int, limit: int
+) -> list[int]:
+    order = col(Item.first_seen_at).desc() if newest else col(Item.first_seen_at).asc()
+    query = (
+        select(Item.id)
+        .where(*_conditions(session, filters))
+        .order_by(order, col(Item.id).desc() if newest else col(Item.id).asc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [int(i) for i in session.exec(query).all()]
+
+
+def load_items(session: Session, *, ids: list[int]) -> list[tuple[Item, Source]]:
+    """Items with their source, in the order of `ids` (unknown ids are left out)."""
+    if not ids:
+        return []
+    rows = session.exec(
+        select(Item, Source).join(Source, col(Item.source_id) == Source.id).where(
+            col(Item.id).in_(ids)
+        )
+    ).all()
+    by_id = {item.id: (item, source) for item, source in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def story_others(session: Session, *, items: list[Item]) -> dict[int, list[tuple[Item, Source]]]:
+    """For each item, the other items of its story (other sources telling the same news)."""
+    story_ids = {i.story_id for i in items if i.story_id is not None}
+    out: dict[int, list[tuple[Item, Source]]] = {i.id: [] for i in items if i.id is not None}
+    if not story_ids:
+        return out
+    rows = session.exec(
+        select(Item, Source)
+        .join(Source, col(Item.source_id) == Source.id)
+        .where(col(Item.story_id).in_(story_ids))
+        .order_by(col(Item.first_seen_at))
+    ).all()
+    for item in items:
+        if item.story_id is not None and item.id is not None:
+            same = [(o, s) for o, s in rows if o.story_id == item.story_id]
+            out[item.id] = [(o, s) for o, s in same if o.id != item.id]
+    return out
+
+
+def _snapshot(item: Item) -> dict:
+    state = {name: getattr(item, name) for name in _STATE}
+    state["reviewed_at"] = item.reviewed_at.isoformat() if item.reviewed_at else None
+    return state
+
+
+def _restore(item: Item, state: dict) -> None:
+    for name in _STATE:
+        setattr(item, name, state.get(name))
+    when = state.get("reviewed_at")
+    item.reviewed_at = datetime.fromisoformat(when) if when else None
+    item.excluded = bool(state.get("excluded"))
+    item.pinned = bool(state.get("pinned"))
+
+
+def _judge(item: Item, labels: list[str], user: str, now: datetime) -> None:
+    item.curator_labels = [t for t in TOPICS if t in labels]
+    item.reviewed_at = now
+    item.reviewed_by = user
+
+
+def apply_action(
+    session: Session, *, item_id: int, action: str, user: str, now: datetime,
+    topic: str | None = None,
+) -> Item | None:
+    """Apply one curator action and record it; None when the item does not exist."""
+    if action not in ACTIONS:
+        raise ReviewError(f"unknown action {action!r}")
+    if action == "toggle" and topic not in TOPICS:
+        raise ReviewError(f"unknown topic {topic!r}")
+    item = session.get(Item, item_id)
+    if item is None:
+        return None
+    before = _snapshot(item)
+    if action == "toggle":
+        _judge(item, sorted(set(effective_labels(item)) ^ {topic}), user, now)
+    elif action == "offtopic":
+        _judge(item, [], user, now)
+    elif action == "accept":
+        _judge(item, effective_labels(item), user, now)
+    elif action == "exclude":
+        item.excluded = not item.excluded
+    elif action == "pin":
+        item.pinned = not item.pinned
+    label = "labels" if action in ("toggle", "offtopic") else action
+    session.add(item)
+    session.add(Review(item_id=item_id, user=user, at=now, action=label, before=before,
+                       after=_snapshot(item)))
+    session.flush()
+    return item
+
+
+def undo_last(session: Session, *, user: str, now: datetime) -> Item | None:
+    """Revert this curator's latest action not yet undone; None when there is nothing left."""
+    undone: set[int] = set()
+    recent = session.exec(
+        select(Review).where(Review.user == user).order_by(col(Review.id).desc()).limit(500)
+    ).all()
+    for review in recent:
+        if review.action == "undo":
+            undone.add(int(review.after.get("undid", 0)))
+            continue
+        if review.id in undone:
+            continue
+        item = session.get(Item, review.item_id)
+        if item is None:
+            continue
+        before = _snapshot(item)
+        _restore(item, review.before)
+        session.add(item)
+        session.add(Review(item_id=item.id, user=user, at=now, action="undo", before=before,
+                           after={**_snapshot(item), "undid": review.id}))
+        session.flush()
+        return item
+    return None
+
+
+def history(session: Session, *, item_id: int, limit: int = 20) -> list[Review]:
+    query = select(Review).where(Review.item_id == item_id).order_by(col(Review.id).desc())
+    return list(session.exec(query.limit(limit)).all())
+
+
+def corrections_since(session: Session, *, since: datetime | None) -> tuple[int, int]:
+    """(judged items, of which corrected: curator labels differ from the prediction)."""
+    # curator_labels=None is stored as JSON null, not SQL NULL: filter on reviewed_at instead.
+    query = select(Item.labels, Item.curator_labels).where(col(Item.reviewed_at).is_not(None))
+    if since is not None:
+        query = query.where(col(Item.reviewed_at) > since)
+    rows = [(labels, judged) for labels, judged in session.exec(query).all() if judged is not None]
+    corrected = sum(1 for labels, judged in rows if set(labels or []) != set(judged))
+    return len(rows), corrected
+
+
+def sources_for_filter(session: Session) -> list[tuple[int, str]]:
+    return [(int(i), n) for i, n in session.exec(select(Source.id, Source.name).order_by(
+        func.lower(Source.name)))]
+

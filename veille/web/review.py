@@ -1,0 +1,176 @@
+"""The review queue: filtered and ranked items, one-keystroke corrections, undo.
+
+The default order is the classifier's active-learning order ("most useful first"), computed
+over the newest `CANDIDATES` matching items from their stored scores, so a page costs two
+small queries whatever the size of the store. Actions answer with the re-rendered card when
+called from the page's script (header `X-Requested-With: fetch`) and redirect otherwise, so
+every button also works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from veille.store import reviews, session_scope, utcnow
+from veille.store.models import Item
+from veille.types import TOPICS, Doc
+from veille.web.auth import require_curator
+from veille.web.render import local_path, renderer
+from veille.web.session import Curator
+
+log = logging.getLogger(__name__)
+router = APIRouter(dependencies=[Depends(require_curator)])
+PAGE = 20
+CANDIDATES = 2000
+SORTS = ("useful", "newest", "oldest")
+LANGS = ("fr", "en", "other")
+
+
+def _day(value: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(value or "", "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def parse_query(params: dict[str, str]) -> tuple[reviews.QueueFilter, str, int]:
+    """Filters, sort and page from the query string; bad values are ignored, never a 422."""
+    until = _day(params.get("until"))
+    source = params.get("source", "")
+    filters = reviews.QueueFilter(
+        topic=params.get("topic") if params.get("topic") in TOPICS else None,
+        band=params.get("band") if params.get("band") in ("unsure", "confident") else None,
+        source_id=int(source) if source.isdigit() else None,
+        lang=params.get("lang") if params.get("lang") in LANGS else None,
+        since=_day(params.get("since")),
+        until=until + timedelta(days=1) if until else None,
+        reviewed=params.get("reviewed") if params.get("reviewed") in ("yes", "all") else "no",
+        q=params.get("q", "")[:200],
+    )
+    sort = params.get("sort") if params.get("sort") in SORTS else "useful"
+    page = params.get("page", "1")
+    return filters, sort, max(1, min(int(page), 10_000)) if page.isdigit() else 1
+
+
+def doc_of(item: Item) -> Doc:
+    return Doc(title=item.title, text=item.text, summary=item.summary or item.feed_summary,
+               lang=item.lang)
+
+
+def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
+    """What each item's card shows, in the order of `ids`."""
+    rows = reviews.load_items(session, ids=ids)
+    others = reviews.story_others(session, items=[item for item, _ in rows])
+    thresholds = request.app.state.model.thresholds()
+    return [
+        {
+            "item": item,
+            "source": source,
+            "others": others.get(item.id, []),
+            "labels": reviews.effective_labels(item),
+            "thresholds": thresholds,
+        }
+        for item, source in rows
+    ]
+
+
+@router.get("/review")
+def queue(request: Request) -> Response:
+    params = dict(request.query_params)
+    filters, sort, page = parse_query(params)
+    state = request.app.state
+    with session_scope(state.engine) as s:
+        total = reviews.count_items(s, filters=filters)
+        start = (page - 1) * PAGE
+        if sort == "useful":
+            ranked = state.model.review_order(reviews.candidates(s, filters=filters,
+                                                                 limit=CANDIDATES))
+            ids, more = ranked[start:start + PAGE], len(ranked) > start + PAGE
+        else:
+            ids = reviews.page_ids(s, filters=filters, newest=sort == "newest", offset=start,
+                                   limit=PAGE + 1)
+            ids, more = ids[:PAGE], len(ids) > PAGE
+        shown = cards(request, s, ids)
+        sources = reviews.sources_for_filter(s)
+    keep = {k: v for k, v in params.items() if k != "page" and v}
+    return renderer(request).page(
+        request, "review.html", cards=shown, total=total, page=page, more=more, sort=sort,
+        params=params, keep=keep, sources=sources, langs=LANGS, ranked_max=CANDIDATES,
+    )
+
+
+def _item_or_404(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise HTTPException(status_code=404)
+    return item
+
+
+@router.get("/review/items/{item_id:int}")
+def item_page(request: Request, item_id: int) -> Response:
+    with session_scope(request.app.state.engine) as s:
+        item = _item_or_404(s, item_id)
+        card = cards(request, s, [item_id])[0]
+        past = reviews.history(s, item_id=item_id)
+    why = request.app.state.model.explain(item_id, doc_of(item))
+    return renderer(request).page(request, "item.html", card=card, why=why, history=past)
+
+
+@router.get("/review/items/{item_id:int}/why")
+def item_why(request: Request, item_id: int) -> Response:
+    with session_scope(request.app.state.engine) as s:
+        item = _item_or_404(s, item_id)
+    why = request.app.state.model.explain(item_id, doc_of(item))
+    return HTMLResponse(renderer(request).html(request, "_why.html", why=why))
+
+
+def _answer(request: Request, item_id: int, next: str | None) -> Response:
+    """The fresh card for the page's script, or a redirect back for a plain form post."""
+    if request.headers.get("x-requested-with") != "fetch":
+        return RedirectResponse(local_path(next, f"/review/items/{item_id}"), status_code=303)
+    with session_scope(request.app.state.engine) as s:
+        card = cards(request, s, [item_id])[0]
+    html = renderer(request).html(request, "_card.html", card=card, next_url=local_path(next))
+    return HTMLResponse(html, headers={"X-Item-Id": str(item_id)})
+
+
+@router.post("/review/items/{item_id:int}/{action}")
+def act(
+    request: Request,
+    item_id: int,
+    action: str,
+    user: Annotated[Curator, Depends(require_curator)],
+    topic: Annotated[str | None, Form(max_length=64)] = None,
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    if action not in reviews.ACTIONS or (action == "toggle" and topic not in TOPICS):
+        raise HTTPException(status_code=400)
+    with session_scope(request.app.state.engine) as s:
+        item = reviews.apply_action(s, item_id=item_id, action=action, topic=topic,
+                                    user=user.name, now=utcnow())
+        if item is None:
+            raise HTTPException(status_code=404)
+    log.info("review", extra={"item": item_id, "user": user.name, "action": action})
+    return _answer(request, item_id, next)
+
+
+@router.post("/review/undo")
+def undo(
+    request: Request,
+    user: Annotated[Curator, Depends(require_curator)],
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    with session_scope(request.app.state.engine) as s:
+        item = reviews.undo_last(s, user=user.name, now=utcnow())
+    if item is None or item.id is None:
+        if request.headers.get("x-requested-with") == "fetch":
+            return Response(status_code=204)
+        return RedirectResponse(local_path(next), status_code=303)
+    log.info("review undone", extra={"item": item.id, "user": user.name})
+    return _answer(request, item.id, next)
