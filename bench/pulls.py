@@ -1,0 +1,242 @@
+"""The rows measured on the main synthetic web: cold and warm pull, ceiling, naive, peers.
+
+Each function resets the web's transient failures before its tool runs (the warm pull follows
+the cold one without a reset: a transient failure is spent once) and returns table rows.
+Ratios against the cold pull need its items/s; when there is none, the caller gets the reason
+instead (a string), which the dependent rows show as their n/a note.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from bench import ceiling, peers
+from bench.corpus import ROOT, Corpus
+from bench.measure import Run, run_measured
+from bench.ours import Veille
+from bench.report import Row, check, na
+from bench.synthweb import SynthWeb
+
+Cold = float | str  # the cold pull's items/s, or why there is none
+FEEDS_ONLY = "peers (feeds only)"
+
+
+def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    keys = sorted(set(after) | set(before))
+    return {k: after.get(k, 0) - before.get(k, 0) for k in keys if after.get(k) != before.get(k)}
+
+
+def _breakdown(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in counts.items() if k != "article refetch") or "none"
+
+
+def _articles_requested(counts: dict[str, int]) -> int:
+    return sum(v for k, v in counts.items() if k.startswith("article") and k != "article refetch")
+
+
+def _resources(run: Run) -> str:
+    return f"CPU {run.cpu_s:.1f} s, peak {run.tree_mb:.0f} MB"
+
+
+def cold_and_warm(
+    web: SynthWeb, home: Path, timeout: float, profile: Path | None = None
+) -> tuple[list[Row], Veille, Cold]:
+    """Rows, the veille installation (its store feeds the digest), and the cold items/s."""
+    v = Veille(home / "pull", web.feed_urls())
+    missing = v.missing("pull")
+    if missing:
+        return [na("cold pull", "wall time", missing)], v, missing
+    web.reset()
+    if profile is not None:
+        profile.parent.mkdir(parents=True, exist_ok=True)
+    cold = v.run("pull", timeout=timeout, profile=profile)
+    counts = web.stats()["counts"]
+    if not cold.ok:
+        return [na("cold pull", "wall time", cold.why())], v, f"cold pull {cold.why()}"
+    items, extracted, cores = v.items(), v.extracted(), os.cpu_count() or 1
+    ips = items / cold.wall_s
+    announced = f"{web.spec.sources * web.spec.items} items announced"
+    rows = [
+        Row(
+            "cold pull",
+            "wall time",
+            cold.wall_s,
+            "s",
+            note=announced + (f"; under pyinstrument ({profile.name})" if profile else ""),
+        ),
+        Row("cold pull", "items stored", items, note=f"{extracted} with article text"),
+        Row("cold pull", "items/s", ips, "/s"),
+        Row(
+            "cold pull",
+            "CPU",
+            cold.cpu_s,
+            "s",
+            note=f"{cold.cpu_s / cold.wall_s / cores:.0%} of {cores} cores over the wall time",
+        ),
+        Row(
+            "cold pull",
+            "peak RSS",
+            cold.tree_mb,
+            "MB",
+            note=f"process tree PSS; largest process {cold.maxrss_mb:.0f} MB",
+        ),
+        Row(
+            "cold pull",
+            "requests",
+            sum(counts.values()) - counts.get("article refetch", 0),
+            note=_breakdown(counts),
+        ),
+    ]
+    cold_ips: Cold = ips
+    if not _articles_requested(counts):
+        cold_ips = "`veille pull` fetched no article page: it does not extract yet"
+    return rows + _warm(web, v, cold, timeout), v, cold_ips
+
+
+def _warm(web: SynthWeb, v: Veille, cold: Run, timeout: float) -> list[Row]:
+    mark = v.last_extraction()
+    args = ["pull", "--force"] if "--force" in v.help_text("pull") else ["pull"]
+    before = web.stats()["counts"]
+    warm = v.run(*args, timeout=timeout)
+    counts = _delta(web.stats()["counts"], before)
+    if not warm.ok:
+        return [na("warm pull", "wall time / cold", warm.why(), "≤ 3%")]
+    share = warm.wall_s / cold.wall_s
+    re_extracted = v.extracted_since(mark)
+    refetched = counts.pop("article refetch", 0)
+    return [
+        check(
+            "warm pull",
+            "wall time / cold",
+            share * 100,
+            "%",
+            "≤ 3%",
+            share <= 0.03,
+            f"{warm.wall_s:.2f} s with `veille {' '.join(args)}`; {_resources(warm)}",
+        ),
+        Row("warm pull", "requests", sum(counts.values()), note=_breakdown(counts)),
+        check(
+            "warm pull",
+            "pages re-extracted",
+            re_extracted,
+            "",
+            "0",
+            re_extracted == 0,
+            f"{refetched} article bodies downloaded again",
+        ),
+    ]
+
+
+def ceiling_rows(corpus: Corpus, count: int, cold: Cold) -> list[Row]:
+    ceil = ceiling.measure(corpus, range(count))
+    share = cold / ceil.items_per_s if isinstance(cold, float) else None
+    return [
+        Row(
+            "ceiling",
+            "trafilatura alone",
+            ceil.items_per_s,
+            "items/s",
+            note=f"{ceil.pages} pages, {ceil.workers} processes, {ceil.wall_s:.1f} s, "
+            f"{ceil.texts} gave text",
+        ),
+        check(
+            "ceiling",
+            "cold pull / ceiling",
+            share,
+            "",
+            "≥ 0.8",
+            share is not None and share >= 0.8,
+            "" if share is not None else str(cold),
+        ),
+    ]
+
+
+def naive_rows(web: SynthWeb, home: Path, sources: int, cold: Cold, timeout: float) -> list[Row]:
+    web.reset()
+    out = home / "naive.jsonl"
+    cmd = [sys.executable, "-m", "bench.naive", str(out), *web.feed_urls(sources)]
+    run = run_measured(cmd, cwd=ROOT, timeout=timeout)
+    if not run.ok:
+        return [na("naive", "items/s", f"naive script {run.why()}")]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    ips = result["items"] / run.wall_s
+    speedup = cold / ips if isinstance(cold, float) and ips else None
+    return [
+        Row(
+            "naive",
+            "items/s",
+            ips,
+            "/s",
+            note=f"sequential over the first {sources} sources: {result['items']} items in "
+            f"{run.wall_s:.1f} s, {result['failures']} failures skipped; {_resources(run)}",
+        ),
+        check(
+            "naive",
+            "speed-up of the cold pull",
+            speedup,
+            "×",
+            "≥ 5×",
+            speedup is not None and speedup >= 5,
+            "" if speedup is not None else str(cold),
+        ),
+    ]
+
+
+def _ours_feeds_only(web: SynthWeb, home: Path, timeout: float) -> tuple[Run, int] | str:
+    """veille's pull of the feeds alone: with a feed-only option, or while it extracts nothing."""
+    v = Veille(home / "feeds-only", web.feed_urls())
+    missing = v.missing("pull")
+    if missing:
+        return missing
+    flag = v.feed_only_flag()
+    web.reset()
+    run = v.run("pull", *([flag] if flag else []), timeout=timeout)
+    if not run.ok:
+        return run.why()
+    if flag is None and _articles_requested(web.stats()["counts"]):
+        return "`veille pull` fetches articles and has no feed-only option (--feeds-only)"
+    return run, v.items()
+
+
+def peer_rows(web: SynthWeb, home: Path, timeout: float) -> list[Row]:
+    got_ours = _ours_feeds_only(web, home, timeout)
+    ours = None if isinstance(got_ours, str) else got_ours[0]
+    if ours is None:
+        rows = [na(FEEDS_ONLY, "veille pull", str(got_ours))]
+    else:
+        rows = [
+            Row(
+                FEEDS_ONLY,
+                "veille pull",
+                ours.wall_s,
+                "s",
+                note=f"{got_ours[1]} items; {_resources(ours)}",
+            )
+        ]
+    for name, runner in (("newsboat", peers.newsboat), ("rss2email", peers.rss2email)):
+        web.reset()
+        got = runner(web.feed_urls(), home / name, timeout)
+        if isinstance(got, str):
+            rows.append(na(FEEDS_ONLY, name, got))
+            continue
+        run, items = got
+        how = "16 reload threads" if name == "newsboat" else "sequential"
+        rows.append(
+            Row(FEEDS_ONLY, name, run.wall_s, "s", note=f"{how}; {items} items; {_resources(run)}")
+        )
+        faster = run.wall_s / ours.wall_s if ours is not None else None
+        rows.append(
+            check(
+                FEEDS_ONLY,
+                f"veille faster than {name}",
+                faster,
+                "×",
+                "> 1×",
+                faster is not None and faster > 1,
+                "" if faster is not None else "needs veille's feed-only pull",
+            )
+        )
+    return rows
