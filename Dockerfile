@@ -1,0 +1,43 @@
+# veille in one image: `veille serve` runs the web app and the scheduler in one process.
+#   docker build -t veille .
+#   docker run -p 8000:8000 -v veille-data:/data -v veille-models:/models \
+#     -v "$PWD/feeds.yaml:/config/feeds.yaml:ro" veille
+# compose.yaml runs it with PostgreSQL. Nothing here needs the network at run time.
+
+# --- build: install veille and its dependencies into a virtualenv (the same pip install
+# CI runs, without the test extra) so the final image carries no build tools.
+FROM python:3.12-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY veille ./veille
+RUN pip install ".[postgres]"
+
+# --- run: slim Python, the virtualenv, the seed model, a non-root user.
+FROM python:3.12-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    VEILLE_DATA_DIR=/data \
+    VEILLE_MODELS_DIR=/models \
+    VEILLE_SOURCES=/config/feeds.yaml
+RUN groupadd --system --gid 10001 veille \
+ && useradd --system --uid 10001 --gid veille --home-dir /data --shell /usr/sbin/nologin veille \
+ && mkdir -p /data /models /config \
+ && chown veille:veille /data /models
+COPY --from=build /opt/venv /opt/venv
+# The seed model ships in the image. A named volume on /models starts as a copy of it and
+# then keeps the models retrained from curators' corrections across upgrades.
+COPY --chown=veille:veille models/ /models/
+USER veille
+WORKDIR /data
+# /data: SQLite file (when no PostgreSQL), secret key, outbox, archive and feeds on disk.
+VOLUME ["/data", "/models"]
+EXPOSE 8000
+# No curl in slim images: Python's urllib fails (exit 1) on refusal, timeout or HTTP >= 400.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+# SIGTERM (docker stop) lets running jobs finish their writes before the process exits.
+STOPSIGNAL SIGTERM
+CMD ["veille", "serve", "--host", "0.0.0.0"]
