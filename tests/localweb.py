@@ -34,6 +34,7 @@ class Reply:
     delay: float = 0.0  # seconds before the status line
     drip: float = 0.0  # seconds between body chunks of 64 bytes
     gzip: bool = False
+    length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 Handler = Callable[[Request], Reply]
@@ -61,7 +62,10 @@ class LocalWeb:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _H)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for one poll, 0.5 s by default, per test.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -122,8 +126,11 @@ class LocalWeb:
             headers.setdefault("Content-Type", "application/octet-stream")
             for k, v in headers.items():
                 h.send_header(k, v)
-            if reply.status != 304:
+            if reply.status != 304 and reply.length:
                 h.send_header("Content-Length", str(len(body)))
+            elif not reply.length:
+                h.send_header("Connection", "close")
+                h.close_connection = True
             h.end_headers()
             if head or reply.status == 304:
                 return

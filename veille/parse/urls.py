@@ -50,6 +50,7 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "mc_", "at_", "pk_", "mtm_", "matomo_", "piwik_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _SPACES = re.compile(r"\s+")
+_BLOCKS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "blockquote")
 
 
 def is_tracking_param(name: str) -> bool:
@@ -117,4 +118,6 @@ def plain_text(markup: str | None) -> str:
         return _SPACES.sub(" ", html.unescape(re.sub(r"<[^>]*>", " ", markup))).strip()
     for bad in root.xpath(".//script|.//style"):
         bad.drop_tree()
+    for block in root.iter(*_BLOCKS):  # "<p>un</p><p>deux</p>" reads "un deux"
+        block.tail = " " + (block.tail or "")
     return _SPACES.sub(" ", root.text_content()).strip()
