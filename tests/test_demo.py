@@ -143,3 +143,16 @@ def test_close_stops_serving() -> None:
     running.close()
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=2)
+
+
+def test_the_real_pull_reads_every_source_then_gets_304s(
+    site: DemoSite, settings, sqlite_engine
+) -> None:  # noqa: ANN001
+    from veille.pipeline import pull
+
+    specs = parse_sources(site.text("/feeds.yaml"))
+    first = pull(sqlite_engine, settings, specs=specs)
+    assert (first.sources, first.failed, first.new_items) == (len(specs), 0, len(expected_topics()))
+    again = pull(sqlite_engine, settings, specs=specs, force=True)
+    assert (again.new_items, again.failed) == (0, 0)
+    assert again.unchanged == len(specs)  # ETag / Last-Modified honoured by the demo server
