@@ -210,6 +210,17 @@ def test_busy_lease_and_interrupted_runs(sqlite_engine: Engine) -> None:
     assert [r.outcome for r in _runs(sqlite_engine, "pull")] == ["ok", "failed", "ok"]
 
 
+def test_database_down_skips_the_run_without_raising(tmp_path) -> None:  # noqa: ANN001
+    unmigrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no job_lock table
+    calls = Calls()
+    try:
+        runner = JobRunner(unmigrated, clock=at(2026, 6, 2, 12))
+        assert runner.run("pull", calls.job("pull")) == "unavailable"
+    finally:
+        unmigrated.dispose()
+    assert calls.counts["pull"] == 0
+
+
 @pytest.mark.parametrize(
     ("field", "value", "variable"),
     [

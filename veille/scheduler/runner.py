@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from veille import metrics
 from veille.store import jobs as store_jobs
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 # A job is called with the clock's `now` and returns figures for its history row.
 JobFunc = Callable[[datetime], Mapping[str, int] | None]
 Clock = Callable[[], datetime]
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def new_owner() -> str:
@@ -65,19 +70,38 @@ class JobRunner:
     ) -> str:
         """Run `func` unless another process is running it or did this occurrence.
 
-        Returns the recorded outcome (ok, failed, skipped), or `busy` (lease held elsewhere)
-        or `done` (occurrence already served), which leave no row.
+        Returns the recorded outcome (ok, failed, skipped), or `busy` (lease held elsewhere),
+        `done` (occurrence already served) or `unavailable` (database down), which leave no row.
         """
         now = self.clock()
-        with session_scope(self.engine) as s:
-            if not store_jobs.acquire_lock(s, name=name, owner=self.owner, now=now, ttl=self.lease):
-                log.info("job already running elsewhere", extra={"job": name})
-                return "busy"
+        try:
+            with session_scope(self.engine) as s:
+                taken = store_jobs.acquire_lock(
+                    s, name=name, owner=self.owner, now=now, ttl=self.lease
+                )
+        except SQLAlchemyError as exc:  # the next tick tries again; months unattended
+            log.warning(
+                "job not started: database unavailable",
+                extra={"job": name, "error": _first_line(exc)},
+            )
+            return "unavailable"
+        if not taken:
+            log.info("job already running elsewhere", extra={"job": name})
+            return "busy"
         try:
             return self._run_held(name, func, now, occurrence, should_run, skip_reason)
+        except SQLAlchemyError as exc:
+            log.warning(
+                "job history not written: database unavailable",
+                extra={"job": name, "error": _first_line(exc)},
+            )
+            return "unavailable"
         finally:
-            with session_scope(self.engine) as s:
-                store_jobs.release_lock(s, name=name, owner=self.owner)
+            try:
+                with session_scope(self.engine) as s:
+                    store_jobs.release_lock(s, name=name, owner=self.owner)
+            except SQLAlchemyError:
+                log.warning("job lease not released; it expires by itself", extra={"job": name})
 
     def _run_held(
         self,
