@@ -21,7 +21,6 @@ a digest occurrence that one process served is skipped by the others.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,7 +53,6 @@ __all__ = [
     "run_due",
     "upcoming",
 ]
-log = logging.getLogger(__name__)
 
 
 def _always() -> bool:
