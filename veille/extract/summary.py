@@ -22,7 +22,8 @@ ABBREVIATIONS = frozenset(
     "févr avr juil déc tél tel hab".split()
 )
 _BOUNDARY = re.compile(
-    r"(?P<end>[.!?…]+)(?P<close>[»\"”’)\]]*)(?P<space>[\s\u00a0\u202f]+)"
+    # French sets a closing guillemet off with a (narrow) no-break space: "fin. »"
+    r"(?P<end>[.!?…]+)(?P<close>(?:[\s\u00a0\u202f]?»|[\"”’)\]])*)(?P<space>[\s\u00a0\u202f]+)"
     r"(?=[«\"“‘(\[]?[\s\u00a0\u202f]?[A-ZÀ-ÖØ-Þ0-9])"
 )
 _WORD_BEFORE = re.compile(r"([\w°.'’-]+)$")
