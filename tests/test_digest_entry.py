@@ -58,9 +58,21 @@ def test_safe_url(url: str | None, kept: bool) -> None:
 
 def test_entry_json_round_trip() -> None:
     when = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
-    entry = Entry(item_id=3, title="T", url="https://e.org", source="S", date=when, updated=when,
-                  topics=("social_innovation",), scores={"social_innovation": 0.8},
-                  also=("A", "B"), story_id=7, pinned=True, rank=2, curated=True)
+    entry = Entry(
+        item_id=3,
+        title="T",
+        url="https://e.org",
+        source="S",
+        date=when,
+        updated=when,
+        topics=("social_innovation",),
+        scores={"social_innovation": 0.8},
+        also=("A", "B"),
+        story_id=7,
+        pinned=True,
+        rank=2,
+        curated=True,
+    )
     assert Entry.from_json(entry.to_json()) == entry
     assert entry.score("social_innovation") == 1.0  # a curator's topic is certain
     assert entry.score("open_collaboration") == 0.0

@@ -11,12 +11,21 @@ NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 SI, CC, OC = "social_innovation", "collaborative_consumption", "open_collaboration"
 
 
-def entry(item_id: int, *, scores: dict[str, float], source: str = "S", hours: float = 1,
-          **kw: object) -> Entry:
+def entry(
+    item_id: int, *, scores: dict[str, float], source: str = "S", hours: float = 1, **kw: object
+) -> Entry:
     when = NOW - timedelta(hours=hours)
-    return Entry(item_id=item_id, title=f"t{item_id}", url="", source=source, date=when,
-                 updated=when, topics=tuple(t for t in (SI, CC, OC) if t in scores),
-                 scores=scores, **kw)  # type: ignore[arg-type]
+    return Entry(
+        item_id=item_id,
+        title=f"t{item_id}",
+        url="",
+        source=source,
+        date=when,
+        updated=when,
+        topics=tuple(t for t in (SI, CC, OC) if t in scores),
+        scores=scores,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def ids(entries) -> list[int]:  # noqa: ANN001

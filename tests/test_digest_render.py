@@ -22,21 +22,40 @@ PACKAGE = Path(__file__).resolve().parents[1] / "veille"
 
 def make_plan(n_si: int = 3) -> Plan:
     entries = [
-        Entry(item_id=i, title=f"Épicerie solidaire n°{i}", url=f"https://news.example.org/{i}",
-              source=f"Source {i}", date=NOW - timedelta(hours=i), updated=NOW,
-              summary=f"Résumé {i}.", topics=("social_innovation",),
-              scores={"social_innovation": 0.9 - i / 100})
+        Entry(
+            item_id=i,
+            title=f"Épicerie solidaire n°{i}",
+            url=f"https://news.example.org/{i}",
+            source=f"Source {i}",
+            date=NOW - timedelta(hours=i),
+            updated=NOW,
+            summary=f"Résumé {i}.",
+            topics=("social_innovation",),
+            scores={"social_innovation": 0.9 - i / 100},
+        )
         for i in range(1, n_si + 1)
     ]
-    entries.append(Entry(
-        item_id=50, title="Cartopartie à Lyon", url="https://osm.example.org/lyon",
-        source="OSM France", date=NOW - timedelta(hours=30), updated=NOW, summary="Cartes.",
-        topics=("social_innovation", "open_collaboration"),
-        scores={"social_innovation": 0.5, "open_collaboration": 0.95}, also=("Rue89", "Le Monde"),
-        image="https://osm.example.org/lyon.jpg",
-    ))
-    return Plan(day=date(2026, 11, 25), period_start=NOW - timedelta(days=1), period_end=NOW,
-                entries=tuple(entries))
+    entries.append(
+        Entry(
+            item_id=50,
+            title="Cartopartie à Lyon",
+            url="https://osm.example.org/lyon",
+            source="OSM France",
+            date=NOW - timedelta(hours=30),
+            updated=NOW,
+            summary="Cartes.",
+            topics=("social_innovation", "open_collaboration"),
+            scores={"social_innovation": 0.5, "open_collaboration": 0.95},
+            also=("Rue89", "Le Monde"),
+            image="https://osm.example.org/lyon.jpg",
+        )
+    )
+    return Plan(
+        day=date(2026, 11, 25),
+        period_start=NOW - timedelta(days=1),
+        period_end=NOW,
+        entries=tuple(entries),
+    )
 
 
 def test_french_email_by_default() -> None:
@@ -45,7 +64,9 @@ def test_french_email_by_default() -> None:
     doc = lxml.html.fromstring(mail.html)
     assert doc.get("lang") == "fr"
     assert [h.text_content() for h in doc.cssselect("h2.topic")] == [
-        "Innovation sociale", "Collaboration ouverte"]
+        "Innovation sociale",
+        "Collaboration ouverte",
+    ]
     assert doc.cssselect("h1")[0].text_content() == "Mercredi 25 novembre 2026"
     carto = next(a for a in doc.cssselect("p.title a") if "Cartopartie" in a.text_content())
     assert carto.get("href") == "https://osm.example.org/lyon"
@@ -61,8 +82,9 @@ def test_french_email_by_default() -> None:
 
 
 def test_english_for_readers_who_chose_it() -> None:
-    mail = render.render_email(make_plan(), lang="en", links=LINKS, unsubscribe_url=UNSUB,
-                               topics=("open_collaboration",))
+    mail = render.render_email(
+        make_plan(), lang="en", links=LINKS, unsubscribe_url=UNSUB, topics=("open_collaboration",)
+    )
     assert mail.subject == "Veille of 25 November 2026: 1 story"
     assert "Wednesday, 25 November 2026" in mail.html and "Open collaboration" in mail.html
     assert "Social innovation" in mail.html  # as a chip only
@@ -107,18 +129,24 @@ def test_archive_page_shows_every_entry_with_anchors() -> None:
 
 def test_confirmation_email_in_both_languages() -> None:
     url = "https://veille.example.org/subscribe/confirm/abc"
-    fr = render.render_confirmation(email="ana@example.org", lang="fr", confirm_url=url,
-                                    links=LINKS)
+    fr = render.render_confirmation(
+        email="ana@example.org", lang="fr", confirm_url=url, links=LINKS
+    )
     assert fr.subject == "Confirmez votre abonnement à la veille"
     assert url in fr.text and f'href="{url}"' in fr.html and "ana@example.org" in fr.text
-    en = render.render_confirmation(email="ana@example.org", lang="en", confirm_url=url,
-                                    links=LINKS)
+    en = render.render_confirmation(
+        email="ana@example.org", lang="en", confirm_url=url, links=LINKS
+    )
     assert en.subject == "Confirm your subscription to the veille" and "seven days" in en.text
 
 
 def test_every_string_of_the_digest_has_a_french_translation() -> None:
-    method_map = [("digest/templates/**.html", "jinja2"), ("digest/templates/**.txt", "jinja2"),
-                  ("digest/**.py", "python"), ("publish/**.py", "python")]
+    method_map = [
+        ("digest/templates/**.html", "jinja2"),
+        ("digest/templates/**.txt", "jinja2"),
+        ("digest/**.py", "python"),
+        ("publish/**.py", "python"),
+    ]
     options = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern, _ in method_map[:2]}
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_t": (2,)}
     found = set()
@@ -128,7 +156,9 @@ def test_every_string_of_the_digest_has_a_french_translation() -> None:
         found.add(message[0] if isinstance(message, tuple) else message)
     with (PACKAGE / "locale" / "fr" / "digest.po").open("rb") as f:
         catalog = read_po(f, locale="fr")
-    translated = {m.id[0] if isinstance(m.id, tuple) else m.id for m in catalog if m.id and m.string}
+    translated = {
+        m.id[0] if isinstance(m.id, tuple) else m.id for m in catalog if m.id and m.string
+    }
     assert len(found) > 30
     assert sorted(found - translated) == []
     placeholders = re.compile(r"%\(\w+\)s")

@@ -1,4 +1,8 @@
-"""`veille digest`, `veille publish` and `veille subscribers …`: the daily issue and its readers."""
+"""`veille digest`, `veille publish` and `veille subscribers …`: the daily issue and its readers.
+
+The digest modules (Jinja2, css-inline, feedgen) are imported inside the commands, so other
+commands do not pay for them at start.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from veille import publish as publishing
 from veille.cli import app
 from veille.cli.common import state
-from veille.digest import issue as issues
-from veille.digest import subscribers as subs
 from veille.errors import VeilleError
 from veille.store import session_scope, utcnow
 from veille.store import subscribers as subs_q
@@ -45,6 +46,9 @@ def digest_cmd(
     send: Annotated[bool, typer.Option("--send", help="Deliver the issue to subscribers.")] = False,
 ) -> None:
     """Build the day's issue and write the archive and feeds; --send also emails it."""
+    from veille import publish as publishing
+    from veille.digest import issue as issues
+
     st = state(ctx)
     settings, now, when = st.settings, utcnow(), _day(day)
     if dry_run:
@@ -71,6 +75,8 @@ def digest_cmd(
 
 
 def _dry_run(ctx: typer.Context, when: date | None) -> None:
+    from veille.digest import issue as issues
+
     st = state(ctx)
     settings, now = st.settings, utcnow()
     with session_scope(st.engine) as session:
@@ -104,6 +110,8 @@ def _dry_run(ctx: typer.Context, when: date | None) -> None:
 @app.command("publish")
 def publish_cmd(ctx: typer.Context) -> None:
     """Write the web archive (one page per issue, index, topics) and the output feeds."""
+    from veille import publish as publishing
+
     st = state(ctx)
     report = publishing.publish_all(st.engine, settings=st.settings, now=utcnow())
     typer.echo(
@@ -125,6 +133,9 @@ def add(
     ] = False,
 ) -> None:
     """Subscribe an address; it gets a confirmation link unless --confirmed."""
+    from veille.digest import issue as issues
+    from veille.digest import subscribers as subs
+
     st = state(ctx)
     now = utcnow()
     with session_scope(st.engine) as session:
@@ -173,6 +184,8 @@ def remove(
     ctx: typer.Context, email: Annotated[str, typer.Argument(help="Email address.")]
 ) -> None:
     """Delete a subscriber and their delivery history."""
+    from veille.digest import subscribers as subs
+
     with session_scope(state(ctx).engine) as session:
         sub = subs.remove(session, email=email)
     typer.echo(f"{sub.email} removed")
@@ -184,6 +197,8 @@ def import_(
     path: Annotated[Path, typer.Argument(help="CSV with a header: email[,lang,topics,status…].")],
 ) -> None:
     """Add the addresses of a CSV file, confirmed unless its status column says otherwise."""
+    from veille.digest import subscribers as subs
+
     with session_scope(state(ctx).engine) as session:
         report = subs.import_csv(session, path=path, now=utcnow())
     typer.echo(f"{report.added} added, {report.skipped} already there")
@@ -197,6 +212,8 @@ def export(
     ] = None,
 ) -> None:
     """Write every subscriber as CSV (the format `import` reads)."""
+    from veille.digest import subscribers as subs
+
     with session_scope(state(ctx).engine) as session:
         if output is None:
             count = subs.export_csv(session, sys.stdout)

@@ -32,10 +32,9 @@ def _message(
     msg["To"] = Address(addr_spec=to)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = msgid
-    msg["Content-Language"] = lang
-    msg["MIME-Version"] = "1.0"
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg["Content-Language"] = lang  # after the parts: set_content drops Content-* headers
     return msg
 
 

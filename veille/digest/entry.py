@@ -18,6 +18,8 @@ import nh3
 
 SUMMARY_CHARS = 320
 _SPACES = re.compile(r"\s+")
+# Characters XML 1.0 forbids (feeds would not even serialise) and noncharacters.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 
 
@@ -66,8 +68,9 @@ def plain_text(value: str | None) -> str:
     """Text with any markup removed (script and style bodies dropped) and spaces collapsed."""
     if not value:
         return ""
+    value = _NOT_XML.sub("", value)
     stripped = nh3.clean(value, tags=set(), attributes={}) if "<" in value else value
-    return _SPACES.sub(" ", html.unescape(stripped)).strip()
+    return _SPACES.sub(" ", _NOT_XML.sub("", html.unescape(stripped))).strip()
 
 
 def cut(text: str, limit: int = SUMMARY_CHARS) -> str:

@@ -110,10 +110,11 @@ def entries_for(
     story_ids = {i.story_id for i in in_scope if i.story_id is not None}
     members = q.story_members(session, story_ids=story_ids)
     story_rows = q.stories(session, ids=story_ids)
-    names = q.source_names(
+    raw_names = q.source_names(
         session,
         ids={m.source_id for ms in members.values() for m in ms} | {i.source_id for i in in_scope},
     )
+    names = {sid: plain_text(name) for sid, name in raw_names.items()}
     entries: list[Entry] = []
     done: set[int] = set()
     for item in in_scope:

@@ -163,7 +163,9 @@ def _deliver_one(
             transport.deliver(
                 msg,
                 name=name,
-                release=lambda: _mark(engine, delivery, status="sending", tried=True),
+                release=lambda: _mark(
+                    engine, delivery, status="sending", tried=True, message_id=msg["Message-ID"]
+                ),
             )
         except Rejected as exc:
             _reject(engine, delivery, subscriber, str(exc))
@@ -216,8 +218,10 @@ def _mark(
     values: dict[str, object] = {"status": status, "updated_at": utcnow(), "last_error": last_error}
     if tried:
         values["attempts"] = Delivery.attempts + 1
+    if message_id is not None:  # recorded at release, so a recovered row says what went out
+        values["message_id"] = message_id
     if status == "sent":
-        values.update(sent_at=utcnow(), message_id=message_id)
+        values["sent_at"] = utcnow()
     with session_scope(engine) as session:
         session.execute(update(Delivery).where(Delivery.id == delivery.id).values(**values))
 

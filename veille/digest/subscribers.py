@@ -124,10 +124,11 @@ def import_csv(session: Session, *, path: Path, now: datetime) -> ImportReport:
     """Add every row of a CSV (header with at least `email`); nothing is added if a row is bad."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
+            reader = csv.DictReader(f)
+            rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise SubscriberError(f"{path}: cannot read: {exc}") from None
-    if rows and "email" not in rows[0]:
+    if reader.fieldnames and "email" not in reader.fieldnames:
         raise SubscriberError(f"{path}: the first line must name the columns, one being 'email'")
     parsed: list[Subscriber] = []
     for line, row in enumerate(rows, start=2):

@@ -106,11 +106,10 @@ class Smtp:
         if self._conn is not None:
             return self._conn
         context = ssl.create_default_context()
+        conn: smtplib.SMTP | None = None
         try:
             if self.tls:
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=context
-                )
+                conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
             else:
                 conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             conn.ehlo()
@@ -118,17 +117,21 @@ class Smtp:
                 conn.starttls(context=context)
                 conn.ehlo()
             elif not self.tls and self.user and not _is_loopback(self.host):
-                conn.close()
                 raise DeliveryError(
                     f"{self.where} does not offer STARTTLS: refusing to send the password in clear"
                 )
             if self.user:
                 conn.login(self.user, self._password or "")
+        except DeliveryError:
+            _close(conn)
+            raise
         except smtplib.SMTPAuthenticationError as exc:
+            _close(conn)
             raise DeliveryError(
                 f"{self.where} refused the login of {self.user!r}: {_reply(exc)}"
             ) from None
         except (OSError, smtplib.SMTPException) as exc:
+            _close(conn)
             raise Transient(f"{self.where} unreachable: {exc}", connection=True) from None
         self._conn = conn
         return conn
@@ -176,12 +179,18 @@ class Smtp:
             self.close()
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.quit()
-            except (OSError, smtplib.SMTPException):
-                self._conn.close()
-            self._conn = None
+        _close(self._conn)
+        self._conn = None
+
+
+def _close(conn: smtplib.SMTP | None) -> None:
+    """QUIT politely, else just drop the socket."""
+    if conn is None:
+        return
+    try:
+        conn.quit()
+    except (OSError, smtplib.SMTPException):
+        conn.close()
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
