@@ -56,7 +56,8 @@ class Signature:
 
 @lru_cache(maxsize=1)
 def _template() -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=1)  # permutations are generated once
+    # Scheme named so a future default cannot silently change stored signatures.
+    return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")  # permutations made once
 
 
 def _words(text: str) -> list[str]:

@@ -48,28 +48,28 @@ def _safe_url(value: str, base_url: str | None) -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _cleaner(base_url: str | None) -> nh3.Cleaner:
+def _policy(base_url: str | None) -> dict:
     def keep(tag: str, attr: str, value: str) -> str | None:
         if tag == "a" and attr == "href":
             return _safe_url(value, base_url)
         return value
 
-    return nh3.Cleaner(
-        tags=set(TAGS),
-        clean_content_tags=set(DROP_WITH_CONTENT),
-        attributes={"a": {"href", "title"}, "abbr": {"title"}},
-        attribute_filter=keep,
-        url_schemes={"http", "https"},
-        link_rel=LINK_REL,
-        strip_comments=True,
-    )
+    return {
+        "tags": set(TAGS),
+        "clean_content_tags": set(DROP_WITH_CONTENT),
+        "attributes": {"a": {"href", "title"}, "abbr": {"title"}},
+        "attribute_filter": keep,
+        "url_schemes": {"http", "https"},
+        "link_rel": LINK_REL,
+        "strip_comments": True,
+    }
 
 
 def sanitize_html(html: str, base_url: str | None = None) -> str:
     """Safe HTML for display; relative links are resolved against `base_url` or dropped."""
     if not html:
         return ""
-    return _cleaner(base_url).clean(html).strip()
+    return nh3.clean(html, **_policy(base_url)).strip()
 
 
 def _fragment(html: str) -> lxml_html.HtmlElement | None:
@@ -106,7 +106,7 @@ def html_to_text(html: str) -> str:
         return ""
     if "<" not in html:
         return normalise_text(htmllib.unescape(html))
-    root = _fragment(_cleaner(None).clean(html))
+    root = _fragment(nh3.clean(html, **_policy(None)))
     if root is None:
         return ""
     parts: list[str] = []
