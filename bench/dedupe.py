@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -79,25 +80,28 @@ def scale(n: int = 20_000, queries: int = 500) -> None:
         print(f"\n{ARTICLES} is absent: index scale figures skipped")
         return
     texts = passages(n + queries)
+    print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     start = time.perf_counter()
     sigs = [signature(t) for t in texts]
     per_sig = (time.perf_counter() - start) / len(texts) * 1e3
-    print(f"\nsignature(): {per_sig:.2f} ms per {PASSAGE}-word passage ({len(sigs)} passages)")
+    print(f"signature(): {per_sig:.2f} ms per {PASSAGE}-word passage ({len(sigs)} passages)")
     stored, probes = sigs[:n], sigs[n:]
     rows = [
         (i, i, s, NOW - timedelta(minutes=i % 10_000), f"s{i % 50}") for i, s in enumerate(stored)
     ]
     for size in (1_000, n):
         index = StoryIndex()
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         index.add_many(rows[:size])
-        build = time.perf_counter() - start
-        start = time.perf_counter()
+        build_wall, build_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter(), time.process_time()
         hits = sum(index.find(p, NOW, "probe", WINDOW) is not None for p in probes)
-        per_find = (time.perf_counter() - start) / len(probes) * 1e6
+        find_wall = (time.perf_counter() - wall) / len(probes) * 1e6
+        find_cpu = (time.process_time() - cpu) / len(probes) * 1e6
         print(
-            f"index of {size:>6}: built in {build * 1e3:7.1f} ms, find() {per_find:6.1f} µs "
-            f"per item ({hits} of {len(probes)} probes matched)"
+            f"index of {size:>6}: built in {build_wall * 1e3:6.0f} ms ({build_cpu * 1e3:.0f} ms "
+            f"CPU), find() {find_wall:5.0f} µs ({find_cpu:.0f} µs CPU) per item, "
+            f"{hits} of {len(probes)} probes matched"
         )
 
 
