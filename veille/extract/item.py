@@ -126,7 +126,7 @@ def extract_item(
                 feed_chars=max(len(feed_text), len(summary_text)),
             )
     if reason is not None:
-        log.info("kept feed text", extra={"url": url, "stage": "extract", "item": reason})
+        log.info("page text not used: %s", reason, extra={"url": url, "stage": "extract"})
 
     page_ok = article is not None and reason not in HARD
     if reason is None and article is not None:
