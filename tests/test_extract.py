@@ -236,3 +236,16 @@ def test_hostile_xml_pages_read_nothing_they_point_at() -> None:
         assert time.monotonic() - start < 5, path.name
         assert "root:" not in ext.text and "lol" * 10 not in ext.text, path.name
         assert_clean_excerpt(ext.html_excerpt)
+
+
+def test_a_short_brief_under_a_header_login_box_is_still_an_article() -> None:
+    brief = (
+        '<html lang="fr"><head><title>Vitré : la fête du jeu samedi</title></head><body>'
+        '<header><form><input type="text" name="u"><input type="password" name="p">'
+        "<button>OK</button></form></header><article><h1>Vitré : la fête du jeu samedi</h1>"
+        "<p>La ludothèque associative organise samedi sa fête du jeu place du Château, de 14 h "
+        "à 19 h. Jeux en bois, tournois et jeux de société pour tous les âges.</p></article>"
+        "</body></html>"
+    ).encode()
+    ext = extract_item(brief, url="https://x.org/a")
+    assert (ext.kind, ext.reason) == ("article", "ok")

@@ -89,6 +89,10 @@ _CONSENT_TERMS = (
     "publicité personnalisée",
     "personalised ads",
 )
+_LOGIN_TEXT = re.compile(
+    r"mot de passe|connectez-vous|se connecter|identifiez-vous|password|log in to|sign in to",
+    re.I,
+)
 _LOGIN_TITLE = re.compile(
     r"\b(?:log ?in|sign ?in|connexion|se connecter|identifiez-vous|authentification"
     r"|mon compte|my account)\b",
@@ -157,7 +161,10 @@ def not_an_article(text: str, signals: PageSignals, *, feed_chars: int = 0) -> s
     if size < SHORT_CHARS:
         if consent_terms(text) >= 4 or (consent_terms(text) >= 2 and size < 400):
             return "cookie_wall"
-        if signals.password_inputs and (size < 600 or _LOGIN_TITLE.search(signals.title)):
+        # A login box in a news site's header is common; a login *page* also says so.
+        if signals.password_inputs and (
+            _LOGIN_TITLE.search(signals.title) or _LOGIN_TEXT.search(text)
+        ):
             return "login_page"
         if signals.paywall_markup or _PAYWALL_TEXT.search(text):
             return "paywall"
