@@ -65,11 +65,13 @@ def digest_cmd(
     if not send:
         typer.echo("not sent (add --send to deliver it)")
         return
-    where = settings.smtp_url and "SMTP" or f"the outbox {settings.data_dir / 'outbox'}"
+    where = "the SMTP server" if settings.smtp_url else f"the outbox {settings.data_dir / 'outbox'}"
     typer.echo(
         f"delivered {figures['sent']} messages to {where} in {figures['seconds']} s "
         f"({figures['failed']} failed, {figures['rejected']} rejected)"
     )
+    if figures["first_error"]:
+        typer.echo(f"first error: {figures['first_error']}", err=True)
     if figures["failed"]:
         raise VeilleError(f"{figures['failed']} deliveries failed; run again to retry them")
 

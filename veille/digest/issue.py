@@ -124,5 +124,6 @@ def run(
             failed=report.failed,
             rejected=report.rejected,
             seconds=round(report.seconds, 2),
+            first_error=report.errors[0] if report.errors else None,
         )
     return figures

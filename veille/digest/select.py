@@ -142,7 +142,8 @@ def entries_for(
 
 
 def _in_scope(item: Item) -> bool:
-    return not item.excluded and bool(q.effective_labels(item))
+    """Not excluded, and at least one topic of the taxonomy (a stray label does not count)."""
+    return not item.excluded and any(t in TOPICS for t in q.effective_labels(item))
 
 
 def _entry(
