@@ -27,6 +27,7 @@ class Size:
     sources: int
     items: int
     naive_sources: int  # the naive baseline is sequential: a sample gives its rate
+    ceiling_pages: int  # likewise for the ceiling: a random sample of the served bodies
     growth: tuple[int, ...]
     classify: int
     subscribers: int
@@ -35,8 +36,8 @@ class Size:
 
 
 SIZES = {
-    "small": Size(50, 10, 5, (200, 500, 1000), 1000, 1000, 300, 120),
-    "full": Size(300, 20, 15, (1000, 5000, 20000), 10000, 10000, 600, 240),
+    "small": Size(50, 10, 5, 500, (200, 500, 1000), 1000, 1000, 300, 120),
+    "full": Size(300, 20, 15, 2000, (1000, 5000, 20000), 10000, 10000, 600, 120),
 }
 
 
@@ -85,7 +86,8 @@ def run_sections(args: argparse.Namespace, size: Size, home: Path) -> list[Row]:
             rows += got
         if "ceiling" in todo:
             _say("extraction ceiling")
-            rows += pulls.ceiling_rows(Corpus(SHARED), size.sources * size.items, cold_ips)
+            count = size.sources * size.items
+            rows += pulls.ceiling_rows(Corpus(SHARED), count, size.ceiling_pages, cold_ips)
         if "naive" in todo:
             _say(f"naive baseline over {size.naive_sources} feeds")
             rows += pulls.naive_rows(web, home, size.naive_sources, cold_ips, size.timeout)
@@ -105,9 +107,7 @@ def run_sections(args: argparse.Namespace, size: Size, home: Path) -> list[Row]:
         )
     if "growth" in todo:
         _say(f"growth at {', '.join(map(str, size.growth))} items")
-        rows += growth.growth_rows(
-            size.growth, home, args.latency_ms, args.fail_share, size.timeout
-        )
+        rows += growth.growth_rows(size.growth, home, args.latency_ms, size.timeout)
     target = delivery.home_for(home, pulled)
     if "classify" in todo:
         _say(f"classification of {size.classify} items")

@@ -39,7 +39,7 @@ def env_for(data_dir: Path, sources: Path, **extra: str) -> dict[str, str]:
 
 def write_sources(path: Path, urls: list[str]) -> Path:
     """A feeds.yaml following every URL as a French feed."""
-    lines = ["sources:"]
+    lines = ["sources:" if urls else "sources: []"]
     for i, url in enumerate(urls):
         lines += [
             f"  - name: bench-{i:05d}",

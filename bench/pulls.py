@@ -130,8 +130,9 @@ def _warm(web: SynthWeb, v: Veille, cold: Run, timeout: float) -> list[Row]:
     ]
 
 
-def ceiling_rows(corpus: Corpus, count: int, cold: Cold) -> list[Row]:
-    ceil = ceiling.measure(corpus, range(count))
+def ceiling_rows(corpus: Corpus, count: int, pages: int, cold: Cold) -> list[Row]:
+    """The ceiling over `pages` of the `count` bodies the web serves (a random sample)."""
+    ceil = ceiling.measure(corpus, ceiling.sample(count, pages))
     share = cold / ceil.items_per_s if isinstance(cold, float) else None
     return [
         Row(
@@ -139,8 +140,8 @@ def ceiling_rows(corpus: Corpus, count: int, cold: Cold) -> list[Row]:
             "trafilatura alone",
             ceil.items_per_s,
             "items/s",
-            note=f"{ceil.pages} pages, {ceil.workers} processes, {ceil.wall_s:.1f} s, "
-            f"{ceil.texts} gave text",
+            note=f"{ceil.pages} of the {count} pages, {ceil.workers} processes, "
+            f"{ceil.wall_s:.1f} s, {ceil.texts} gave text",
         ),
         check(
             "ceiling",
