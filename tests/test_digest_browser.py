@@ -60,15 +60,13 @@ def open_page(browser, path: Path, width: int, scheme: str = "light"):  # noqa: 
     return page
 
 
-def test_email_and_archive_look_right_on_phone_and_desktop(  # noqa: ANN001
-    browser, sqlite_engine, settings, tmp_path
-) -> None:
-    seed_items(sqlite_engine, NOW)
-    issue = issues.build(sqlite_engine, settings=settings, now=NOW)
+def email_and_archive(engine, settings, tmp_path: Path) -> tuple[Path, Path]:  # noqa: ANN001
+    """Build the issue, write its email as a file and publish the archive next to it."""
+    issue = issues.build(engine, settings=settings, now=NOW)
     email_file = tmp_path / "email.fr.html"
     email_file.write_text(issues.preview(issue, settings=settings).html, encoding="utf-8")
     folder = tmp_path / "digests"
-    with session_scope(sqlite_engine) as s:
+    with session_scope(engine) as s:
         publish(
             s,
             folder=folder,
@@ -77,6 +75,14 @@ def test_email_and_archive_look_right_on_phone_and_desktop(  # noqa: ANN001
             tz="Europe/Paris",
             now=NOW,
         )
+    return email_file, folder
+
+
+def test_email_and_archive_look_right_on_phone_and_desktop(  # noqa: ANN001
+    browser, sqlite_engine, settings, tmp_path
+) -> None:
+    seed_items(sqlite_engine, NOW)
+    email_file, folder = email_and_archive(sqlite_engine, settings, tmp_path)
     SHOTS.mkdir(parents=True, exist_ok=True)
     views = [
         (name, path, width, scheme)
@@ -107,20 +113,8 @@ def test_hostile_entries_run_no_script_in_a_browser(  # noqa: ANN001
     browser, sqlite_engine, settings, tmp_path
 ) -> None:
     seed_hostile(sqlite_engine, vectors()[::3])  # a third of them: the rest is as in lxml
-    issue = issues.build(sqlite_engine, settings=settings, now=NOW)
-    email_file = tmp_path / "hostile-email.html"
-    wide = settings.model_copy(update={"digest_cap": 1000})
-    email_file.write_text(issues.preview(issue, settings=wide).html, encoding="utf-8")
-    folder = tmp_path / "digests"
-    with session_scope(sqlite_engine) as s:
-        publish(
-            s,
-            folder=folder,
-            base_url="https://veille.example.org",
-            lang="fr",
-            tz="Europe/Paris",
-            now=NOW,
-        )
+    wide = settings.model_copy(update={"digest_cap": 1000})  # every entry in the email
+    email_file, folder = email_and_archive(sqlite_engine, wide, tmp_path)
     for path in (
         email_file,
         folder / "2026-11-25.html",

@@ -50,6 +50,14 @@ def smtp_settings(settings, mail: MailServer):  # noqa: ANN001, ANN201
     )
 
 
+def send_quickly(engine, issue, settings, **options):  # noqa: ANN001, ANN003, ANN201
+    """One sending run with a short backoff between retries."""
+    transport = issues.transport(settings)
+    return send_issue(
+        engine, issue, settings=settings, transport=transport, now=NOW, backoff=0.01, **options
+    )
+
+
 def statuses(engine) -> Counter:  # noqa: ANN001
     with session_scope(engine) as s:
         return Counter(d.status for d in s.exec(sql_select(Delivery)))
@@ -118,10 +126,7 @@ def test_transient_refusals_are_retried_with_backoff(sqlite_engine, smtp_setting
     seed_subscribers(engine, NOW, 2)
     mail.defer["reader000@example.org"] = 2  # 451 twice, then accepted
     issue = issues.build(engine, settings=smtp_settings, now=NOW)
-    transport = issues.transport(smtp_settings)
-    report = send_issue(
-        engine, issue, settings=smtp_settings, transport=transport, now=NOW, backoff=0.01
-    )
+    report = send_quickly(engine, issue, smtp_settings)
     assert report.sent == 2 and report.failed == 0
     assert sorted(r for r, _ in mail.messages()) == [
         "reader000@example.org",
@@ -142,14 +147,7 @@ def test_transient_refusals_are_retried_with_backoff(sqlite_engine, smtp_setting
         second = issues.select.from_digest(
             s.exec(sql_select(Digest).where(Digest.date == "2026-11-26")).one()
         )
-    report = send_issue(
-        engine,
-        second,
-        settings=smtp_settings,
-        transport=issues.transport(smtp_settings),
-        now=NOW,
-        backoff=0.01,
-    )
+    report = send_quickly(engine, second, smtp_settings)
     assert (report.sent, report.failed) == (1, 1) and "451" in report.errors[0]
     with session_scope(engine) as s:
         row = s.exec(
@@ -158,14 +156,7 @@ def test_transient_refusals_are_retried_with_backoff(sqlite_engine, smtp_setting
             )
         ).one()
         assert "451" in row.last_error and row.attempts == 1
-    report = send_issue(
-        engine,
-        second,
-        settings=smtp_settings,
-        transport=issues.transport(smtp_settings),
-        now=NOW,
-        backoff=0.01,
-    )
+    report = send_quickly(engine, second, smtp_settings)
     assert report.sent == 1  # the next run finishes it (the server has given up deferring)
     assert Counter(r for r, _ in mail.messages())["reader001@example.org"] == 2  # one per issue
 
@@ -199,9 +190,7 @@ def test_a_server_down_or_silent_loses_no_delivery(engine, smtp_settings, mail) 
         update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{free_port()}")}
     )
     with pytest.raises(DeliveryError, match="unreachable.*run again"):
-        send_issue(
-            engine, issue, settings=down, transport=issues.transport(down), now=NOW, backoff=0.01
-        )
+        send_quickly(engine, issue, down)
     assert statuses(engine) == Counter({"pending": 2, "failed": 1})
     with socket.socket() as silent:  # accepts connections, never says a word
         silent.bind(("127.0.0.1", 0))
@@ -213,9 +202,7 @@ def test_a_server_down_or_silent_loses_no_delivery(engine, smtp_settings, mail) 
             }
         )
         with pytest.raises(DeliveryError, match="unreachable"):
-            send_issue(
-                engine, issue, settings=mute, transport=issues.transport(mute), now=NOW, tries=1
-            )
+            send_quickly(engine, issue, mute, tries=1)
     assert statuses(engine) == Counter({"pending": 2, "failed": 1})
     report = issues.send(engine, issue, settings=smtp_settings, now=NOW)  # server back
     assert report.sent == 3 and len(mail.messages()) == 3
