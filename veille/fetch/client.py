@@ -35,6 +35,7 @@ FEED_ACCEPT = (
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
+KEEPALIVE = 16
 RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -76,7 +77,9 @@ class Fetcher:
         self.limits = limits
         pool = httpx.Limits(
             max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_connections,
+            # Idle connections are few: httpcore scans them all (quadratically) at every
+            # request event, and a run rarely goes back to a host it has finished with.
+            max_keepalive_connections=min(limits.max_connections, KEEPALIVE),
             keepalive_expiry=30,
         )
         self.client = httpx.AsyncClient(
@@ -123,19 +126,26 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         try:
-            async with asyncio.timeout(self.limits.total_timeout):
-                return await self._with_retries(url, headers, max_bytes, robots)
+            # The total timeout starts when the request first gets a connection slot (see
+            # _slot): time queued behind other requests to a busy host is not the server's.
+            async with asyncio.timeout(None) as budget:
+                return await self._with_retries(url, headers, max_bytes, robots, budget)
         except TimeoutError:
             self.statuses["timeout"] += 1
             raise FetchError(f"timed out after {self.limits.total_timeout:g} s: {url}") from None
 
     async def _with_retries(
-        self, url: str, headers: dict[str, str], max_bytes: int, robots: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        robots: bool,
+        budget: asyncio.Timeout,
     ) -> Response:
         for attempt in range(self.limits.retries + 1):
             last = attempt == self.limits.retries
             try:
-                response = await self._follow(url, headers, max_bytes, robots)
+                response = await self._follow(url, headers, max_bytes, robots, budget)
             except RETRYABLE as exc:
                 self.statuses["error"] += 1
                 if last:
@@ -155,7 +165,12 @@ class Fetcher:
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     async def _follow(
-        self, url: str, headers: dict[str, str], max_bytes: int, robots: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        robots: bool,
+        budget: asyncio.Timeout,
     ) -> Response:
         current, seen, permanent = url, {url}, True
         for _hop in range(self.limits.max_redirects + 1):
@@ -163,7 +178,7 @@ class Fetcher:
                 raise FetchError(f"unsupported URL scheme: {current}")
             if robots and not await self.robots.allowed(current):
                 raise FetchError(f"disallowed by robots.txt: {current}")
-            async with self._slot(current):
+            async with self._slot(current, budget):
                 request = self.client.build_request("GET", current, headers=headers)
                 response = await self.client.send(request, stream=True)
                 try:
@@ -194,11 +209,13 @@ class Fetcher:
         raise FetchError(f"too many redirects (more than {self.limits.max_redirects}): {url}")
 
     @asynccontextmanager
-    async def _slot(self, url: str) -> AsyncIterator[None]:
+    async def _slot(self, url: str, budget: asyncio.Timeout) -> AsyncIterator[None]:
         # The host's slot first, so a busy host never holds global slots while it waits.
         host = urlsplit(url).netloc.lower()
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.limits.max_per_host))
         async with per_host, self._global:
+            if budget.when() is None:
+                budget.reschedule(asyncio.get_running_loop().time() + self.limits.total_timeout)
             yield
 
     def _backoff(self, attempt: int) -> float:

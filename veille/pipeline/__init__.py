@@ -10,14 +10,14 @@ from veille.pipeline.pull import (
     next_fetch_at,
     pull,
 )
-from veille.pipeline.read import SourceRead, read_source
+from veille.pipeline.read import Reader, SourceRead
 
 __all__ = [
     "PullReport",
+    "Reader",
     "SourceOutcome",
     "SourceRead",
     "fetch_limits",
     "next_fetch_at",
     "pull",
-    "read_source",
 ]

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -25,7 +26,7 @@ from sqlmodel import Session
 from veille import metrics
 from veille.errors import ConfigError, SourceError
 from veille.fetch import Fetcher, FetchLimits
-from veille.pipeline.read import SourceRead, read_source
+from veille.pipeline.read import Reader, SourceRead
 from veille.settings import Settings
 from veille.store import Source, session_scope, utcnow
 from veille.store.items import existing_guids, insert_items
@@ -101,8 +102,12 @@ def pull(
     now: datetime | None = None,
     on_start: Callable[[int], None] | None = None,
     on_source: Callable[[SourceOutcome], None] | None = None,
+    pool: Executor | None = None,
 ) -> PullReport:
-    """Fetch every due source (or `names`; all of them with `force`) and store new items."""
+    """Fetch every due source (or `names`; all of them with `force`) and store new items.
+
+    Parsing runs in `pool` when given (e.g. the process pool the CPU-bound stages after
+    ingestion use), else in the event loop's threads."""
     now = now or utcnow()
     started = time.perf_counter()
     with session_scope(engine) as session:
@@ -113,7 +118,7 @@ def pull(
         due = due_sources(session, now=now, names=names, force=force)
     if on_start:
         on_start(len(due))
-    report = asyncio.run(_pull_all(engine, settings, due, now, on_source))
+    report = asyncio.run(_pull_all(engine, settings, due, now, on_source, pool))
     report.seconds = time.perf_counter() - started
     log.info(
         "pull done",
@@ -136,13 +141,14 @@ async def _pull_all(
     due: list[Source],
     now: datetime,
     on_source: Callable[[SourceOutcome], None] | None,
+    pool: Executor | None,
 ) -> PullReport:
     report = PullReport(sources=len(due))
-    limits = (settings.max_feed_bytes, settings.max_page_bytes)
     async with Fetcher(fetch_limits(settings)) as fetcher:
+        reader = Reader(fetcher, settings.max_feed_bytes, settings.max_page_bytes, pool)
 
         async def one(source: Source) -> None:
-            outcome, ids = await _pull_source(engine, fetcher, source, now, limits)
+            outcome, ids = await _pull_source(engine, reader, source, now)
             report.add(outcome)
             report.new_item_ids.extend(ids)
             metrics.FETCHES.labels(outcome=outcome.status).inc()
@@ -156,14 +162,12 @@ async def _pull_all(
 
 
 async def _pull_source(
-    engine: Engine, fetcher: Fetcher, source: Source, now: datetime, limits: tuple[int, int]
+    engine: Engine, reader: Reader, source: Source, now: datetime
 ) -> tuple[SourceOutcome, list[int]]:
     started = time.perf_counter()
     extra = {"source": source.name, "url": source.url, "stage": "fetch"}
     try:
-        read = await read_source(
-            fetcher, source, max_feed_bytes=limits[0], max_page_bytes=limits[1]
-        )
+        read = await reader.read(source)
     except SourceError as exc:
         failures = source.consecutive_failures + 1
         retry = getattr(exc, "retry_after", None)  # a 429/503 that asked us to wait

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from veille.store.models import Item, Source
@@ -49,13 +49,15 @@ class SyncCounts:
 
 def sync_sources(session: Session, *, specs: tuple[SourceSpec, ...], now: datetime) -> SyncCounts:
     rows = {row.name: row for row in session.exec(select(Source))}
-    added = updated = disabled = 0
+    new: list[dict[str, object]] = []
+    updated = disabled = 0
     for spec in specs:
         row = rows.pop(spec.name, None)
         declared = {f: list(v) if isinstance(v := getattr(spec, f), tuple) else v for f in DECLARED}
         if row is None:
-            session.add(Source(name=spec.name, created_at=now, **declared))
-            added += 1
+            new.append(
+                Source(name=spec.name, created_at=now, **declared).model_dump(exclude={"id"})
+            )
             continue
         changes = {f: v for f, v in declared.items() if getattr(row, f) != v}
         if "url" in changes or "kind" in changes:
@@ -68,8 +70,10 @@ def sync_sources(session: Session, *, specs: tuple[SourceSpec, ...], now: dateti
         if row.enabled:
             row.enabled = False
             disabled += 1
+    if new:  # one executemany, not one INSERT … RETURNING per ORM object
+        session.connection().execute(insert(Source.__table__), new)
     session.flush()
-    return SyncCounts(added, updated, disabled)
+    return SyncCounts(len(new), updated, disabled)
 
 
 def due_sources(
@@ -83,7 +87,9 @@ def due_sources(
         query = query.where(
             or_(col(Source.next_fetch_at).is_(None), col(Source.next_fetch_at) <= now)
         )
-    return list(session.exec(query.order_by(col(Source.next_fetch_at), col(Source.id))))
+    # Never-fetched sources first, then the most overdue: same order on both databases.
+    order = (col(Source.next_fetch_at).asc().nulls_first(), col(Source.id))
+    return list(session.exec(query.order_by(*order)))
 
 
 def get_source(session: Session, *, name: str) -> Source | None:
@@ -95,8 +101,9 @@ def source_names(session: Session) -> list[str]:
 
 
 def update_source(session: Session, *, source_id: int, values: dict[str, object]) -> None:
-    """Write fetch state (one UPDATE, no read first)."""
-    session.exec(update(Source).where(col(Source.id) == source_id).values(**values))
+    """Write fetch state: one plain UPDATE, no read first and no ORM session bookkeeping."""
+    table = Source.__table__
+    session.connection().execute(update(table).where(table.c.id == source_id).values(**values))
 
 
 @dataclass(frozen=True, slots=True)
