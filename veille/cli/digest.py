@@ -54,26 +54,27 @@ def digest_cmd(
     if dry_run:
         _dry_run(ctx, when)
         return
-    figures = issues.run(st.engine, settings=settings, now=now, day=when, deliver=send)
-    if figures.get("skipped"):
+    done = issues.run(st.engine, settings=settings, now=now, day=when, deliver=send)
+    if done.issue is None:
         typer.echo("nothing new since the last issue: no digest today (VEILLE_SEND_EMPTY=false)")
         return
     typer.echo(
-        f"issue {figures['day']}: {figures['stories']} stories; archive and feeds in "
+        f"issue {done.issue.day}: {done.issue.count()} stories; archive and feeds in "
         f"{publishing.folder(settings)}"
     )
-    if not send:
+    if done.delivery is None:
         typer.echo("not sent (add --send to deliver it)")
         return
-    where = "the SMTP server" if settings.smtp_url else f"the outbox {settings.data_dir / 'outbox'}"
+    d = done.delivery
+    where = "the SMTP server" if settings.smtp_url else f"the outbox {d.where}"
     typer.echo(
-        f"delivered {figures['sent']} messages to {where} in {figures['seconds']} s "
-        f"({figures['failed']} failed, {figures['rejected']} rejected)"
+        f"delivered {d.sent} messages to {where} in {d.seconds:.1f} s ({d.failed} failed, "
+        f"{d.rejected} rejected, {d.done_before + d.recovered} sent before)"
     )
-    if figures["first_error"]:
-        typer.echo(f"first error: {figures['first_error']}", err=True)
-    if figures["failed"]:
-        raise VeilleError(f"{figures['failed']} deliveries failed; run again to retry them")
+    if d.errors:
+        typer.echo(f"first error: {d.errors[0]}", err=True)
+    if d.failed:
+        raise VeilleError(f"{d.failed} deliveries failed; run again to retry them")
 
 
 def _dry_run(ctx: typer.Context, when: date | None) -> None:

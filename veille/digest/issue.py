@@ -7,6 +7,7 @@ starts a double opt-in.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
@@ -97,6 +98,29 @@ def preview(
     )
 
 
+@dataclass(frozen=True)
+class RunReport:
+    """What the daily job did: the issue (None: nothing new), the files, the deliveries."""
+
+    issue: Plan | None
+    files_written: int = 0
+    delivery: sending.SendReport | None = None
+
+    def figures(self) -> dict[str, int]:
+        """Counts for the job history (the scheduler's JobFunc result)."""
+        out = {"stories": self.issue.count() if self.issue else 0, "files": self.files_written}
+        if self.delivery is not None:
+            d = self.delivery
+            out.update(
+                sent=d.sent,
+                failed=d.failed,
+                rejected=d.rejected,
+                skipped=d.skipped,
+                recovered=d.recovered,
+            )
+        return out
+
+
 def run(
     engine: Engine,
     *,
@@ -104,26 +128,13 @@ def run(
     now: datetime,
     day: date | None = None,
     deliver: bool = True,
-) -> dict[str, object]:
-    """The daily job: save the issue, write the archive and feeds, then send; figures out."""
+) -> RunReport:
+    """The daily job: save the issue, write the archive and feeds, then send it."""
     from veille.publish import publish_all  # same layer; imported here to keep the graph flat
 
     issue = build(engine, settings=settings, now=now, day=day)
     if issue is None:
-        return {"stories": 0, "sent": 0, "skipped": "nothing new"}
+        return RunReport(None)
     published = publish_all(engine, settings=settings, now=now)
-    figures: dict[str, object] = {
-        "day": issue.day.isoformat(),
-        "stories": len(issue.entries),
-        "pages": published.written,
-    }
-    if deliver:
-        report = send(engine, issue, settings=settings, now=now)
-        figures.update(
-            sent=report.sent,
-            failed=report.failed,
-            rejected=report.rejected,
-            seconds=round(report.seconds, 2),
-            first_error=report.errors[0] if report.errors else None,
-        )
-    return figures
+    report = send(engine, issue, settings=settings, now=now) if deliver else None
+    return RunReport(issue, published.written, report)

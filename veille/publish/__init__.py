@@ -39,6 +39,15 @@ class PublishReport:
     issues: int
     stories: int
 
+    def figures(self) -> dict[str, int]:
+        """Counts for the job history (the scheduler's JobFunc result)."""
+        return {
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "issues": self.issues,
+            "stories": self.stories,
+        }
+
 
 def publish(
     session: Session, *, folder: Path, base_url: str, lang: str, tz: str, now: datetime
