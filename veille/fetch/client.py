@@ -13,7 +13,7 @@ import asyncio
 import random
 import ssl
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -129,23 +129,20 @@ class Fetcher:
             # The total timeout starts when the request first gets a connection slot (see
             # _slot): time queued behind other requests to a busy host is not the server's.
             async with asyncio.timeout(None) as budget:
-                return await self._with_retries(url, headers, max_bytes, robots, budget)
+                return await self._with_retries(
+                    url, lambda: self._follow(url, headers, max_bytes, robots, budget)
+                )
         except TimeoutError:
             self.statuses["timeout"] += 1
             raise FetchError(f"timed out after {self.limits.total_timeout:g} s: {url}") from None
 
     async def _with_retries(
-        self,
-        url: str,
-        headers: dict[str, str],
-        max_bytes: int,
-        robots: bool,
-        budget: asyncio.Timeout,
+        self, url: str, attempt_once: Callable[[], Awaitable[Response]]
     ) -> Response:
         for attempt in range(self.limits.retries + 1):
             last = attempt == self.limits.retries
             try:
-                response = await self._follow(url, headers, max_bytes, robots, budget)
+                response = await attempt_once()
             except RETRYABLE as exc:
                 self.statuses["error"] += 1
                 if last:

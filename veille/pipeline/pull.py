@@ -130,6 +130,7 @@ def pull(
             "failed": report.failed,
             "new_items": report.new_items,
             "seconds": round(report.seconds, 2),
+            "requests": report.requests,
         },
     )
     return report

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from veille.errors import FetchError, SourceError
-from veille.fetch import PAGE_ACCEPT, Fetcher, Response
+from veille.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, Response
 from veille.parse import looks_like_feed, parse_feed, parse_listing, parse_sitemap
 from veille.parse.entry import ParsedFeed
 from veille.store import Source
@@ -88,15 +88,30 @@ class Reader:
             parse_feed, response.body, url=response.final_url, headers=response.headers
         )
 
-    async def _feed(self, source: Source, url: str, *, conditional: bool) -> SourceRead:
-        response = _checked(
+    async def _get(
+        self,
+        source: Source,
+        url: str,
+        *,
+        conditional: bool = True,
+        accept: str = FEED_ACCEPT,
+        robots: bool = False,  # listing pages and sitemaps, not feeds
+        max_bytes: int | None = None,
+    ) -> Response:
+        """GET `url`, with the source's validators when `conditional`; error statuses raise."""
+        return _checked(
             await self.fetcher.get(
                 url,
                 etag=source.etag if conditional else None,
                 last_modified=source.last_modified if conditional else None,
-                max_bytes=self.max_feed_bytes,
+                max_bytes=max_bytes or self.max_feed_bytes,
+                robots=robots,
+                accept=accept,
             )
         )
+
+    async def _feed(self, source: Source, url: str, *, conditional: bool) -> SourceRead:
+        response = await self._get(source, url, conditional=conditional)
         if response.not_modified:
             return _unchanged(source, response, is_feed=True)
         parsed = await self._parse_feed(response)
@@ -112,15 +127,8 @@ class Reader:
         )
 
     async def _page(self, source: Source) -> SourceRead:
-        response = _checked(
-            await self.fetcher.get(
-                source.url,
-                etag=source.etag,
-                last_modified=source.last_modified,
-                max_bytes=self.max_page_bytes,
-                robots=True,
-                accept=PAGE_ACCEPT,
-            )
+        response = await self._get(
+            source, source.url, accept=PAGE_ACCEPT, robots=True, max_bytes=self.max_page_bytes
         )
         if response.not_modified:
             return _unchanged(source, response, is_feed=False)
@@ -154,16 +162,7 @@ class Reader:
             return replace(links, warning=f"advertised feed {listing.feeds[0]} unusable: {exc}")
 
     async def _sitemap(self, source: Source) -> SourceRead:
-        response = _checked(
-            await self.fetcher.get(
-                source.url,
-                etag=source.etag,
-                last_modified=source.last_modified,
-                max_bytes=self.max_feed_bytes,
-                robots=True,
-                accept=SITEMAP_ACCEPT,
-            )
-        )
+        response = await self._get(source, source.url, accept=SITEMAP_ACCEPT, robots=True)
         if response.not_modified:
             return _unchanged(source, response, is_feed=False)
         sitemap = await self._parse(
@@ -173,10 +172,8 @@ class Reader:
         problems = []
         for child in sitemap.children[:MAX_CHILD_SITEMAPS]:
             try:
-                sub = _checked(
-                    await self.fetcher.get(
-                        child, max_bytes=self.max_feed_bytes, robots=True, accept=SITEMAP_ACCEPT
-                    )
+                sub = await self._get(
+                    source, child, conditional=False, accept=SITEMAP_ACCEPT, robots=True
                 )
                 part = await self._parse(
                     parse_sitemap, sub.body, url=sub.final_url, max_bytes=self.max_feed_bytes

@@ -18,6 +18,7 @@ Any error rejects the whole file with one line naming file, line and field.
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from io import StringIO
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +33,7 @@ from veille.errors import ConfigError
 from veille.types import TOPICS, SourceSpec
 
 DEFAULT_INTERVAL = 3600
+OPTIONAL_FIELDS = tuple(f.name for f in fields(SourceSpec) if f.name not in ("name", "url"))
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 
@@ -217,16 +219,7 @@ def _as_yaml(spec: SourceSpec) -> CommentedMap:
     """Only the fields that differ from the defaults, in schema order."""
     out = CommentedMap(name=spec.name, url=spec.url)
     defaults = SourceSpec(name="", url="")
-    for field in (
-        "kind",
-        "language",
-        "tags",
-        "topics_hint",
-        "interval",
-        "enabled",
-        "selector",
-        "primary",
-    ):
+    for field in OPTIONAL_FIELDS:
         value = getattr(spec, field)
         if value != getattr(defaults, field):
             if isinstance(value, tuple):

@@ -7,7 +7,7 @@ items stay.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import func, insert, or_, update
@@ -17,17 +17,7 @@ from veille.store.models import Item, Source
 from veille.types import SourceSpec
 
 # Fields feeds.yaml owns; everything else on the row is fetch state.
-DECLARED = (
-    "url",
-    "kind",
-    "language",
-    "tags",
-    "topics_hint",
-    "interval",
-    "enabled",
-    "selector",
-    "primary",
-)
+DECLARED = tuple(f.name for f in fields(SourceSpec) if f.name != "name")
 # State that belongs to the fetched URL and is void once feeds.yaml points elsewhere.
 URL_STATE = {
     "feed_url": None,
