@@ -325,3 +325,26 @@ def test_hostile_sources_fail_or_yield_without_harm(
     for item in _items(sqlite_engine):
         text = item.title + item.feed_summary + item.feed_content
         assert "root:" not in text and len(text) < 200_000
+
+
+def test_wrong_charset_gzip_and_json_feed_end_to_end(
+    web: LocalWeb, sqlite_engine: Engine, settings: Settings
+) -> None:
+    web.route(
+        "/latin",
+        (FIXTURES / "latin1.xml").read_bytes(),
+        content_type="application/rss+xml; charset=utf-8",
+    )  # the header lies
+    web.route(
+        "/gz", handler=lambda req: Reply(body=(FIXTURES / "atom10.xml").read_bytes(), gzip=True)
+    )
+    web.route(
+        "/json", (FIXTURES / "feed11.json").read_bytes(), content_type="application/feed+json"
+    )
+    specs = tuple(SourceSpec(name=n, url=web.url(f"/{n}")) for n in ("latin", "gz", "json"))
+    report = pipeline.pull(sqlite_engine, settings, specs=specs, now=NOW)
+    assert (report.ok, report.new_items) == (3, 5)
+    assert [i.title for i in _items(sqlite_engine, "latin")] == ["Café coopératif"]
+    assert len(_items(sqlite_engine, "gz")) == 2
+    first = _items(sqlite_engine, "json")[0]
+    assert first.canonical_url == "https://fabriques.example.org/journal/fablab-ouvert-le-jeudi"
