@@ -141,6 +141,9 @@ def test_redirect_to_another_scheme_is_refused(web: LocalWeb) -> None:
     url = web.route("/ftp", status=302, headers={"Location": "file:///etc/passwd"})
     with pytest.raises(FetchError, match="unsupported URL scheme"):
         get(url)
+    broken = web.route("/v6", status=302, headers={"Location": "http://[invalid/"})
+    with pytest.raises(FetchError, match="invalid redirect to 'http://\\[invalid/'"):
+        get(broken)
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])

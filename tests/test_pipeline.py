@@ -348,3 +348,18 @@ def test_wrong_charset_gzip_and_json_feed_end_to_end(
     assert len(_items(sqlite_engine, "gz")) == 2
     first = _items(sqlite_engine, "json")[0]
     assert first.canonical_url == "https://fabriques.example.org/journal/fablab-ouvert-le-jeudi"
+
+
+def test_nul_and_lone_surrogates_are_stored_cleanly(
+    web: LocalWeb, engine: Engine, settings: Settings
+) -> None:
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "x", "items": ['
+        b'{"id": "1", "url": "https://ex.org/1", "title": "Caf\\u00e9\\u0000 \\ud800ok",'
+        b' "content_text": "a\\u0000b", "tags": ["\\u0000"]}]}'
+    )
+    url = web.route("/json", body, content_type="application/feed+json")
+    report = pipeline.pull(engine, settings, specs=(SourceSpec(name="j", url=url),), now=NOW)
+    assert (report.ok, report.new_items) == (1, 1)
+    (item,) = _items(engine)
+    assert item.title == "Café ?ok" and item.feed_content == "ab" and item.categories == []

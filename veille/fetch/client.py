@@ -176,7 +176,10 @@ class Fetcher:
             if robots and not await self.robots.allowed(current):
                 raise FetchError(f"disallowed by robots.txt: {current}")
             async with self._slot(current, budget):
-                request = self.client.build_request("GET", current, headers=headers)
+                try:
+                    request = self.client.build_request("GET", current, headers=headers)
+                except httpx.InvalidURL as exc:
+                    raise FetchError(f"invalid URL {current[:200]!r} ({exc}): {url}") from None
                 response = await self.client.send(request, stream=True)
                 try:
                     self.statuses[str(response.status_code)] += 1
@@ -199,7 +202,10 @@ class Fetcher:
                 finally:
                     await response.aclose()
             permanent = permanent and response.status_code in PERMANENT
-            current = urljoin(current, location.strip())
+            try:
+                current = urljoin(current, location.strip())
+            except ValueError:
+                raise FetchError(f"invalid redirect to {location[:200]!r}: {url}") from None
             if current in seen:
                 raise FetchError(f"redirect loop at {current}: {url}")
             seen.add(current)

@@ -165,54 +165,64 @@ async def _pull_all(
 async def _pull_source(
     engine: Engine, reader: Reader, source: Source, now: datetime
 ) -> tuple[SourceOutcome, list[int]]:
+    """Read one source and store what is new; any failure is recorded on the source and
+    never ends the run."""
     started = time.perf_counter()
     extra = {"source": source.name, "url": source.url, "stage": "fetch"}
     try:
         read = await reader.read(source)
-    except SourceError as exc:
-        failures = source.consecutive_failures + 1
-        retry = getattr(exc, "retry_after", None)  # a 429/503 that asked us to wait
         with session_scope(engine) as session:
-            update_source(
-                session,
-                source_id=source.id,
-                values={
-                    "last_attempt_at": now,
-                    "last_error": str(exc),
-                    "last_error_at": now,
-                    "consecutive_failures": failures,
-                    "next_fetch_at": next_fetch_at(now, source.interval, failures, retry),
-                    # A discovered feed that fails is forgotten: the next run reads the page again.
-                    **({"feed_url": None} if source.kind == "page" else {}),
-                },
-            )
-        log.warning("source failed", extra={**extra, "reason": str(exc), "failures": failures})
-        return SourceOutcome(
-            source.name, "failed", error=str(exc), seconds=time.perf_counter() - started
-        ), []
-    with session_scope(engine) as session:
-        ids = _ingest_entries(session, source, read, now) if read.entries else []
-        update_source(
-            session,
-            source_id=source.id,
-            values={
-                "last_attempt_at": now,
-                "last_success_at": now,
-                "last_error": None,
-                "consecutive_failures": 0,
-                "warning": read.warning,
-                "next_fetch_at": next_fetch_at(now, source.interval, 0),
-                "etag": read.etag,
-                "last_modified": read.last_modified,
-                "feed_url": read.feed_url,
-            },
-        )
+            ids = _ingest_entries(session, source, read, now) if read.entries else []
+            update_source(session, source_id=source.id, values=_success(source, read, now))
+    except Exception as exc:  # one source, however broken, never ends the run
+        if not isinstance(exc, SourceError):  # a bug or a store refusal: keep the traceback
+            log.exception("source crashed a stage", extra=extra)
+            exc = SourceError(f"internal error: {type(exc).__name__}: {exc}")
+        error = _clean(str(exc))[:1000]
+        with session_scope(engine) as session:
+            update_source(session, source_id=source.id, values=_failure(source, exc, now, error))
+        log.warning("source failed", extra={**extra, "reason": error})
+        elapsed = time.perf_counter() - started
+        return SourceOutcome(source.name, "failed", error=error, seconds=elapsed), []
     if read.warning:
         log.info("source read with a warning", extra={**extra, "reason": read.warning})
     status = "unchanged" if read.not_modified else "ok"
-    return SourceOutcome(
-        source.name, status, new_items=len(ids), seconds=time.perf_counter() - started
-    ), ids
+    elapsed = time.perf_counter() - started
+    return SourceOutcome(source.name, status, new_items=len(ids), seconds=elapsed), ids
+
+
+def _success(source: Source, read: SourceRead, now: datetime) -> dict[str, object]:
+    return {
+        "last_attempt_at": now,
+        "last_success_at": now,
+        "last_error": None,
+        "consecutive_failures": 0,
+        "warning": _clean(read.warning) if read.warning else None,
+        "next_fetch_at": next_fetch_at(now, source.interval, 0),
+        "etag": read.etag,
+        "last_modified": read.last_modified,
+        "feed_url": read.feed_url,
+    }
+
+
+def _failure(source: Source, exc: Exception, now: datetime, error: str) -> dict[str, object]:
+    failures = source.consecutive_failures + 1
+    retry = getattr(exc, "retry_after", None)  # a 429/503 that asked us to wait
+    return {
+        "last_attempt_at": now,
+        "last_error": error,
+        "last_error_at": now,
+        "consecutive_failures": failures,
+        "next_fetch_at": next_fetch_at(now, source.interval, failures, retry),
+        # A discovered feed that fails is forgotten: the next run reads the page again.
+        **({"feed_url": None} if source.kind == "page" else {}),
+    }
+
+
+def _clean(text: str) -> str:
+    # Databases refuse NUL and lone surrogates in text; a hostile JSON feed can carry both
+    # ("\u0000", "\ud800").
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
 def _ingest_entries(session: Session, source: Source, read: SourceRead, now: datetime) -> list[int]:
@@ -234,16 +244,16 @@ def _item_row(source_id: int, entry: Entry, now: datetime) -> dict[str, object]:
     published = entry.published if entry.published and entry.published <= now else now
     return {
         "source_id": source_id,
-        "guid": entry.guid,
-        "url": entry.url,
-        "canonical_url": entry.canonical_url,
-        "title": entry.title,
-        "feed_summary": entry.summary,
-        "feed_content": entry.content,
+        "guid": _clean(entry.guid),
+        "url": _clean(entry.url),
+        "canonical_url": _clean(entry.canonical_url),
+        "title": _clean(entry.title),
+        "feed_summary": _clean(entry.summary),
+        "feed_content": _clean(entry.content),
         "published_at": published,
         "first_seen_at": now,
         "updated_at": now,
-        "authors": list(entry.authors),
-        "categories": list(entry.categories),
-        "image": entry.image,
+        "authors": [a for a in map(_clean, entry.authors) if a],
+        "categories": [c for c in map(_clean, entry.categories) if c],
+        "image": _clean(entry.image) if entry.image else None,
     }
