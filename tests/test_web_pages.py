@@ -48,7 +48,7 @@ def test_sources_page_shows_health(site) -> None:  # noqa: ANN001
     assert "Bruded" in page and "OSM blog" in page
     assert "timeout after 20 s" in page  # last error
     assert "4 échecs d’affilée" in page or "4 failures in a row" in page
-    assert "100 %" in page  # Bruded: every extracted item had its article text
+    assert "100\u202f%" in page  # Bruded: every extracted item had its article text
     assert "Désactiver" not in page and "Disable" not in page  # a curator cannot change them
 
 
@@ -122,6 +122,6 @@ def test_ticks_and_bars() -> None:
     assert charts._ticks(950)[-1] == 1000
     svg = charts.bars("t", [("a & b", 0.5, "50 %"), ("c", 1.0, "100 %")], maximum=1.0)
     assert "a &amp; b" in svg and 'role="img"' in svg
-    widths = [float(w) for w in __import__("re").findall(r'class="s\d" x="240" y="\d+" '
+    widths = [float(w) for w in __import__("re").findall(r'class="bar" x="240" y="\d+" '
                                                          r'width="([\d.]+)"', svg)]
     assert widths[1] == pytest.approx(2 * widths[0])

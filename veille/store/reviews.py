@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Integer, String, cast, column, func, text
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -26,6 +28,7 @@ PG_DOCUMENT = (
     "|| ' ' || coalesce(text, ''))"
 )
 _STATE = ("curator_labels", "reviewed_at", "reviewed_by", "excluded", "pinned")
+SEARCH_LIMIT = 2500  # SQLite: newest full-text matches a search looks at
 
 
 class ReviewError(VeilleError):
@@ -49,20 +52,36 @@ def effective_labels(item: Item) -> list[str]:
     return list(item.curator_labels if item.curator_labels is not None else item.labels)
 
 
-def _search(session: Session, q: str) -> ColumnElement[bool] | None:
-    words = re.findall(r"\w+", q)
-    if not words:
-        return None
-    if session.get_bind().dialect.name == "sqlite":
-        # Each word quoted so FTS5 operators typed by a user stay plain words; last one a prefix.
-        match = " ".join(f'"{w}"' for w in words) + "*"
-        ids = text("SELECT rowid FROM item_fts WHERE item_fts MATCH :m").bindparams(m=match)
-        return col(Item.id).in_(ids.columns(column("rowid", Integer)))
-    query = func.websearch_to_tsquery("simple", " ".join(words))
-    return text(PG_DOCUMENT).op("@@")(query)
+def _matching(session: Session, f: QueueFilter, *columns: Any) -> Select:
+    """SELECT `columns` FROM the items that pass the filters, full-text search included.
+
+    SQLite: the FTS5 matches drive the query (the newest `SEARCH_LIMIT` of them, then a
+    primary-key lookup each), which keeps a search as fast for a rare word as for a common
+    one. PostgreSQL: the expression of migration 0002's GIN index.
+    """
+    words = re.findall(r"\w+", f.q)
+    query = select(*columns)
+    if words and session.get_bind().dialect.name == "sqlite":
+        # Each word quoted so FTS5 operators typed by a user stay plain words; the last one is
+        # also a prefix once it is long enough not to expand to half the vocabulary.
+        match = " ".join(f'"{w}"' for w in words) + ("*" if len(words[-1]) >= 3 else "")
+        found = (
+            text("SELECT rowid AS rid FROM item_fts WHERE item_fts MATCH :m "
+                 "ORDER BY rowid DESC LIMIT :n")
+            .bindparams(m=match, n=SEARCH_LIMIT)
+            .columns(column("rid", Integer))
+            .subquery("matches")
+        )
+        query = query.select_from(found).join(Item, col(Item.id) == found.c.rid)
+    else:
+        query = query.select_from(Item)
+        if words:
+            tsquery = func.websearch_to_tsquery("simple", " ".join(words))
+            query = query.where(text(PG_DOCUMENT).op("@@")(tsquery))
+    return query.where(*_conditions(f))
 
 
-def _conditions(session: Session, f: QueueFilter) -> list[ColumnElement[bool]]:
+def _conditions(f: QueueFilter) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if f.reviewed == "no":
         where.append(col(Item.reviewed_at).is_(None))
@@ -83,13 +102,16 @@ def _conditions(session: Session, f: QueueFilter) -> list[ColumnElement[bool]]:
         where.append(col(Item.first_seen_at) >= f.since)
     if f.until is not None:
         where.append(col(Item.first_seen_at) < f.until)
-    if f.q and (match := _search(session, f.q)) is not None:
-        where.append(match)
     return where
 
 
-def count_items(session: Session, *, filters: QueueFilter) -> int:
-    query = select(func.count()).select_from(Item).where(*_conditions(session, filters))
+def count_items(session: Session, *, filters: QueueFilter, limit: int | None = None) -> int:
+    """Matching items, counted up to `limit` (a bounded count stays fast on a large store)."""
+    if limit is None:
+        query = _matching(session, filters, func.count())
+    else:
+        found = _matching(session, filters, Item.id).limit(limit).subquery()
+        query = select(func.count()).select_from(found)
     return int(session.exec(query).one())
 
 
@@ -98,8 +120,7 @@ def candidates(
 ) -> list[tuple[int, dict[str, float]]]:
     """(id, scores) of the newest matching items: the bounded set the review order ranks."""
     query = (
-        select(Item.id, Item.scores)
-        .where(*_conditions(session, filters))
+        _matching(session, filters, Item.id, Item.scores)
         .order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
         .limit(limit)
     )
@@ -111,8 +132,7 @@ def page_ids(
 ) -> list[int]:
     order = col(Item.first_seen_at).desc() if newest else col(Item.first_seen_at).asc()
     query = (
-        select(Item.id)
-        .where(*_conditions(session, filters))
+        _matching(session, filters, Item.id)
         .order_by(order, col(Item.id).desc() if newest else col(Item.id).asc())
         .offset(offset)
         .limit(limit)

@@ -75,7 +75,10 @@ def stacked_columns(
     return _svg(title, height, body)
 
 
-def bars(title: str, rows: list[tuple[str, float, str]], maximum: float | None = None) -> Markup:
+def bars(
+    title: str, rows: list[tuple[str, float, str]], maximum: float | None = None,
+    bar_class: str = "bar",
+) -> Markup:
     """Horizontal bars: (label, value, value as shown). `maximum` fixes the scale (1 for shares)."""
     label_w, pad = 240, 8
     height = max(1, len(rows)) * (BAR_HEIGHT + pad) + pad
@@ -84,12 +87,12 @@ def bars(title: str, rows: list[tuple[str, float, str]], maximum: float | None =
     body: list[str] = []
     for i, (label, value, shown) in enumerate(rows):
         y = pad + i * (BAR_HEIGHT + pad)
-        short = label if len(label) <= 34 else label[:33] + "…"
+        short = label if len(label) <= 30 else label[:29] + "…"
         body.append(f'<text class="label" x="{label_w - 8}" y="{y + 16}" text-anchor="end">'
                     f"<title>{escape(label)}</title>{escape(short)}</text>")
         body.append(f'<rect class="track" x="{label_w}" y="{y}" width="{plot_w}" '
                     f'height="{BAR_HEIGHT}"/>')
-        body.append(f'<rect class="s{1 + i % 4 if maximum else 1}" x="{label_w}" y="{y}" '
+        body.append(f'<rect class="{bar_class}" x="{label_w}" y="{y}" '
                     f'width="{plot_w * min(value, top) / top:.1f}" height="{BAR_HEIGHT}"/>')
         body.append(f'<text class="value" x="{label_w + plot_w + 8}" y="{y + 16}">'
                     f"{escape(shown)}</text>")

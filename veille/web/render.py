@@ -61,7 +61,9 @@ def build_env(lang: str) -> Environment:
     )
     env.filters["date"] = lambda v: i18n.format_date(v, lang, "medium") if v else ""
     env.filters["number"] = lambda v: i18n.format_number(v, lang)
-    env.filters["percent"] = lambda v: f"{i18n.format_number(round(100 * v), lang)} %"
+    # Whole percents need no locale machinery (Babel costs ~0.1 ms a call, 60 calls a page).
+    sign = "\u202f%" if lang == "fr" else "%"
+    env.filters["percent"] = lambda v: f"{round(100 * v)}{sign}"
     env.filters["topic"] = lambda t: TOPIC_NAMES.get(t, {}).get(lang, t)
     env.globals.update(lang=lang, TOPICS=TOPICS, urlencode=urlencode)
     return env

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(require_curator)])
 PAGE = 20
 CANDIDATES = 2000
+COUNT_CAP = 2000  # a filtered queue counts this far, then says "more than 2,000"
 SORTS = ("useful", "newest", "oldest")
 LANGS = ("fr", "en", "other")
 
@@ -86,7 +87,9 @@ def queue(request: Request) -> Response:
     filters, sort, page = parse_query(params)
     state = request.app.state
     with session_scope(state.engine) as s:
-        total = reviews.count_items(s, filters=filters)
+        # The bare queue is counted exactly (an index count); a filtered one only so far.
+        bare = filters == reviews.QueueFilter(reviewed=filters.reviewed)
+        total = reviews.count_items(s, filters=filters, limit=None if bare else COUNT_CAP + 1)
         start = (page - 1) * PAGE
         if sort == "useful":
             ranked = state.model.review_order(reviews.candidates(s, filters=filters,
@@ -99,9 +102,12 @@ def queue(request: Request) -> Response:
         shown = cards(request, s, ids)
         sources = reviews.sources_for_filter(s)
     keep = {k: v for k, v in params.items() if k != "page" and v}
+    filtered = sum(1 for k in ("topic", "band", "source", "lang", "since", "until", "reviewed")
+                   if params.get(k))
     return renderer(request).page(
         request, "review.html", cards=shown, total=total, page=page, more=more, sort=sort,
-        params=params, keep=keep, sources=sources, langs=LANGS, ranked_max=CANDIDATES,
+        params=params, keep=keep, filtered=filtered, sources=sources, langs=LANGS,
+        ranked_max=CANDIDATES, count_cap=COUNT_CAP, exact=bare,
     )
 
 
