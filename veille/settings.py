@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         description="Comma-separated CIDR ranges fetched despite the private-address guard",
     )
     extract_workers: int = Field(0, ge=0, description="Extraction processes; 0 = one per core")
+    fetch_articles: bool = Field(
+        True, description="Fetch each new item's page for its full text; false = feed text only"
+    )
 
     # Stories
     dedupe_window_days: int = Field(7, ge=1, description="Days within which items may merge")

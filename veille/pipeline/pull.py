@@ -6,8 +6,8 @@ transaction per source, so a failure never loses what other sources brought) and
 source's schedule: its interval after a success, an exponential backoff capped at a day after
 a failure (a source is never disabled for failing; a curator decides that).
 
-New entries flow through `_ingest_entries`, the per-item step where extraction, dedupe and
-classification will plug in.
+New entries flow through `_ingest_entries`, then `enrich.Enricher` fetches each new item's
+article, extracts its text in a process pool, files it into a story and classifies it.
 """
 
 from __future__ import annotations
@@ -19,18 +19,22 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from veille import metrics
-from veille.errors import ConfigError, SourceError
+from veille.errors import ConfigError, ModelError, SourceError
 from veille.fetch import Fetcher, FetchLimits
+from veille.pipeline.enrich import Classifier, Enricher
 from veille.pipeline.read import Reader, SourceRead
 from veille.settings import Settings
 from veille.store import Source, session_scope, utcnow
 from veille.store.items import existing_guids, insert_items
 from veille.store.sources import due_sources, source_names, sync_sources, update_source
+from veille.store.stories import pending_item_ids
 from veille.types import Entry, SourceSpec
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,7 @@ class PullReport:
     seconds: float = 0.0
     requests: dict[str, int] = field(default_factory=dict)  # HTTP exchanges by status
     new_item_ids: list[int] = field(default_factory=list)  # for the stages after ingestion
+    extractions: dict[str, int] = field(default_factory=dict)  # items by text kept
     outcomes: list[SourceOutcome] = field(default_factory=list)
 
     def add(self, outcome: SourceOutcome) -> None:
@@ -147,19 +152,70 @@ async def _pull_all(
     report = PullReport(sources=len(due))
     async with Fetcher(fetch_limits(settings)) as fetcher:
         reader = Reader(fetcher, settings.max_feed_bytes, settings.max_page_bytes, pool)
+        enricher = Enricher(
+            engine=engine,
+            fetcher=fetcher,
+            workers=settings.extract_workers,
+            max_page_bytes=settings.max_page_bytes,
+            window=timedelta(days=settings.dedupe_window_days),
+            now=now,
+            load_model=partial(load_classifier, settings.models_dir),
+            fetch_pages=settings.fetch_articles,
+        )
 
         async def one(source: Source) -> None:
             outcome, ids = await _pull_source(engine, reader, source, now)
             report.add(outcome)
             report.new_item_ids.extend(ids)
             metrics.FETCHES.labels(outcome=outcome.status).inc()
+            await _enrich(enricher, source.name, ids)
             if on_source:
                 on_source(outcome)
 
-        await asyncio.gather(*(one(s) for s in due))
+        leftovers = _leftovers(engine, due, now, settings.dedupe_window_days)
+        try:
+            await asyncio.gather(
+                *(one(s) for s in due),
+                *(_enrich(enricher, name, ids) for name, ids in leftovers.items()),
+            )
+        finally:
+            enricher.close()
         report.requests = dict(fetcher.statuses)
+        report.extractions = dict(enricher.counts)
     metrics.ITEMS_STORED.inc(report.new_items)
     return report
+
+
+async def _enrich(enricher: Enricher, source: str, ids: list[int]) -> None:
+    """Extraction, stories and topics for one source's new items. A failure leaves them
+    unextracted (the next run picks them up) and never ends the run."""
+    try:
+        await enricher.enrich(source, ids)
+    except Exception:
+        log.exception("enrichment failed", extra={"source": source, "stage": "enrich"})
+
+
+def _leftovers(
+    engine: Engine, due: list[Source], now: datetime, window_days: int
+) -> dict[str, list[int]]:
+    """Items a stopped run stored but never extracted, by source name."""
+    names = {s.id: s.name for s in due}
+    with session_scope(engine) as session:
+        pending = pending_item_ids(session, since=now - timedelta(days=window_days), limit=5000)
+        for source in session.exec(select(Source)):
+            names.setdefault(source.id, source.name)
+    return {names[sid]: ids for sid, ids in pending.items() if sid in names}
+
+
+def load_classifier(models_dir: Path) -> Classifier | None:
+    """The current model, or None (items stay unclassified) with one warning."""
+    from veille.classify import load_model
+
+    try:
+        return load_model(models_dir)
+    except ModelError as exc:
+        log.warning("items will not be classified", extra={"reason": str(exc)})
+        return None
 
 
 async def _pull_source(

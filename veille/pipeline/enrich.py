@@ -1,0 +1,263 @@
+"""After ingestion, each new item: article page → text → story → topics.
+
+Per item the page is fetched through the run's polite Fetcher (robots.txt applies) and its
+text extracted in a process pool, so both cores work while the next pages download. A
+bounded number of items is in flight at once, which caps memory whatever the run's size.
+Once a source's items are extracted they are written in one transaction: exact duplicates and
+near duplicates join a story (the in-memory `StoryIndex` rebuilt from the window's
+signatures), and the classifier files them under topics.
+
+Items are extracted once: only new items (and items a stopped run left unextracted) come
+here, so a re-pull never re-extracts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from veille import dedupe, extract, metrics
+from veille.errors import FetchError
+from veille.fetch import PAGE_ACCEPT, Fetcher
+from veille.store import Item, session_scope
+from veille.store import stories as q
+from veille.types import Doc, Extraction, Prediction
+
+log = logging.getLogger(__name__)
+IN_FLIGHT_PER_WORKER = 8  # pages fetched or waiting for a worker, per extraction process
+
+
+class Classifier(Protocol):
+    version: str
+
+    def predict(self, docs: list[Doc]) -> list[Prediction]: ...
+
+
+def extraction_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for extraction. forkserver: safe from a threaded parent (the web app
+    and the scheduler run pulls from threads), and the preload makes each fork cheap."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["veille.extract"])
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx)
+
+
+@dataclass
+class Enricher:
+    """Per-run state of the stages after ingestion. The pool, the story index and the model
+    are made on first use, so a run with nothing new (all 304s) pays for none of them."""
+
+    engine: Engine
+    fetcher: Fetcher
+    workers: int
+    max_page_bytes: int
+    window: timedelta
+    now: datetime
+    load_model: Callable[[], Classifier | None] = lambda: None
+    fetch_pages: bool = True
+    pool: Executor | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    _own_pool: bool = False
+    _slots: asyncio.Semaphore | None = None
+    _index: dedupe.StoryIndex | None = None
+    _model: Classifier | None = None
+    _model_loaded: bool = False
+
+    def close(self) -> None:
+        if self._own_pool and self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _executor(self) -> Executor:
+        if self.pool is None:
+            self.pool, self._own_pool = extraction_pool(self.workers), True
+        return self.pool
+
+    def _story_index(self) -> dedupe.StoryIndex:
+        if self._index is None:
+            self._index = dedupe.StoryIndex()
+            with session_scope(self.engine) as session:
+                self._index.add_many(q.recent_signatures(session, since=self.now - self.window))
+        return self._index
+
+    def _classifier(self) -> Classifier | None:
+        if not self._model_loaded:
+            self._model, self._model_loaded = self.load_model(), True
+        return self._model
+
+    async def enrich(self, source_name: str, item_ids: list[int]) -> None:
+        """Extract, dedupe and classify one source's new items; store them together."""
+        if not item_ids:
+            return
+        with session_scope(self.engine) as session:
+            items = q.items_to_enrich(session, ids=item_ids)
+        results = await asyncio.gather(*(self._extract(item) for item in items))
+        with session_scope(self.engine) as session:
+            self._store(session, source_name, list(zip(items, results, strict=True)))
+
+    async def _extract(self, item: Item) -> Extraction:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(max(1, self.workers) * IN_FLIGHT_PER_WORKER)
+        async with self._slots:
+            body, charset, error = await self._page(item)
+            job = partial(
+                extract.extract_item,
+                body,
+                url=item.url,
+                feed_content=item.feed_content,
+                feed_summary=item.feed_summary,
+                title=item.title,
+                http_charset=charset,
+                fetch_error=error,
+            )
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._executor(), job)
+            except Exception as exc:  # a dead worker must not cost the item its feed text
+                log.warning("extraction crashed", extra={"item": item.id, "reason": str(exc)})
+                return extract.extract_item(
+                    None,
+                    url=item.url,
+                    feed_content=item.feed_content,
+                    feed_summary=item.feed_summary,
+                    title=item.title,
+                    fetch_error=f"extract_error: {type(exc).__name__}",
+                )
+
+    async def _page(self, item: Item) -> tuple[bytes | None, str | None, str | None]:
+        if not self.fetch_pages:
+            return None, None, "article pages not fetched (VEILLE_FETCH_ARTICLES=false)"
+        if not item.url.startswith(("http://", "https://")):
+            return None, None, "no link"
+        try:
+            response = await self.fetcher.get(
+                item.url, max_bytes=self.max_page_bytes, robots=True, accept=PAGE_ACCEPT
+            )
+        except FetchError as exc:
+            return None, None, str(exc)
+        if not response.ok:
+            return None, None, response.error()
+        return response.body, _charset(response.content_type), None
+
+    def _store(self, session: Session, source: str, done: list[tuple[Item, Extraction]]) -> None:
+        predictions = self._classify([e for _, e in done], [i.title for i, _ in done])
+        hashes = {i.id: dedupe.canonical_text_hash(e.text) or None for i, e in done}
+        rows = q.exact_candidates(
+            session,
+            canonical_urls=[i.canonical_url for i, _ in done],
+            hashes=[h for h in hashes.values() if h],
+        )
+        known = [dedupe.KnownItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        story_of: dict[int, int | None] = {r[0]: r[5] for r in rows}
+        for (item, ext), pred in zip(done, predictions, strict=True):
+            values = _extraction_values(ext, self.now)
+            values["content_hash"] = hashes[item.id]
+            story_id, sig = self._story(
+                session, item, ext, source, hashes[item.id], known, story_of
+            )
+            values["story_id"] = story_id
+            values["minhash"] = sig
+            if not item.image and ext.image and ext.image.startswith(("http://", "https://")):
+                values["image"] = ext.image
+            if pred is not None:
+                values.update(
+                    labels=list(pred.labels),
+                    scores=dict(pred.scores),
+                    unsure=list(pred.unsure),
+                    model_version=pred.model_version,
+                    classified_at=self.now,
+                )
+                for topic in pred.labels:
+                    metrics.CLASSIFIED.labels(topic=topic).inc()
+            q.update_item(session, item_id=item.id, values=values)
+            session.flush()
+            self._settle_story(session, story_id)
+            metrics.EXTRACTIONS.labels(kind=ext.kind).inc()
+            self.counts[ext.kind] = self.counts.get(ext.kind, 0) + 1
+            # A copy known to this run joins the story of the first telling.
+            if hashes[item.id]:
+                known.append(
+                    dedupe.KnownItem(
+                        item.id, source, item.guid, item.canonical_url, hashes[item.id]
+                    )
+                )
+            story_of[item.id] = story_id
+
+    def _story(
+        self,
+        session: Session,
+        item: Item,
+        ext: Extraction,
+        source: str,
+        digest: str | None,
+        known: list[dedupe.KnownItem],
+        story_of: dict[int, int | None],
+    ) -> tuple[int, bytes | None]:
+        """The story an item joins: an exact copy's, else a near duplicate's, else its own."""
+        published = item.published_at or item.first_seen_at
+        match = dedupe.find_exact(
+            source=source,
+            guid=item.guid,
+            canonical_url=item.canonical_url,
+            content_hash=digest,
+            known=[k for k in known if k.item_id != item.id],
+        )
+        sig = dedupe.signature(ext.text, ext.title or item.title) if ext.text else None
+        story_id = story_of.get(match.item_id) if match else None
+        index = self._story_index()
+        if story_id is None and sig is not None:
+            story_id = index.find(sig, published, source, self.window)
+        if story_id is None:
+            story_id = q.new_story(session, now=self.now)
+        if sig is not None:
+            index.add(item.id, story_id, sig, published, source)
+        return story_id, sig
+
+    def _settle_story(self, session: Session, story_id: int) -> None:
+        members = q.story_members(session, story_id=story_id)
+        chosen = dedupe.choose_representative(
+            [dedupe.StoryMember(i, p, n, pr) for i, p, n, pr in members]
+        )
+        q.set_story(
+            session, story_id=story_id, representative_id=chosen, size=len(members), now=self.now
+        )
+
+    def _classify(self, exts: list[Extraction], titles: list[str]) -> list[Prediction | None]:
+        model = self._classifier()
+        if model is None:
+            return [None] * len(exts)
+        docs = [
+            Doc(title=e.title or t, text=e.text, summary=e.summary, lang=e.lang)
+            for e, t in zip(exts, titles, strict=True)
+        ]
+        return list(model.predict(docs))
+
+
+def _extraction_values(ext: Extraction, now: datetime) -> dict[str, object]:
+    return {
+        "text": ext.text,
+        "html_excerpt": ext.html_excerpt,
+        "extraction": ext.kind,
+        "extraction_reason": ext.reason[:500],
+        "lang": ext.lang,
+        "summary": ext.summary,
+        "author": ext.author,
+        "site_name": ext.site_name,
+        "extracted_at": now,
+    }
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip("\"' ")
+    return None
