@@ -111,7 +111,7 @@ def test_stats_page_draws_svg_charts(site) -> None:  # noqa: ANN001
     client.post(f"/review/items/{seeded.items['osm']}/accept", data={"csrf_token": token})
     page = client.get("/stats")
     assert page.status_code == 200
-    assert page.text.count('<svg class="chart"') == 3
+    assert page.text.count('<svg class="chart ') == 3
     assert "<script>alert" not in page.text and "&lt;script&gt;alert" in page.text
     assert "<script" not in page.text.replace('<script src="/static/veille.js" defer></script>', "")
 
@@ -122,6 +122,6 @@ def test_ticks_and_bars() -> None:
     assert charts._ticks(950)[-1] == 1000
     svg = charts.bars("t", [("a & b", 0.5, "50 %"), ("c", 1.0, "100 %")], maximum=1.0)
     assert "a &amp; b" in svg and 'role="img"' in svg
-    widths = [float(w) for w in __import__("re").findall(r'class="bar" x="240" y="\d+" '
+    widths = [float(w) for w in __import__("re").findall(r'class="bar" x="190" y="\d+" '
                                                          r'width="([\d.]+)"', svg)]
     assert widths[1] == pytest.approx(2 * widths[0])

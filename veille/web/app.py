@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from veille import i18n
+from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import open_store
 from veille.web import auth, model, review, sources, stats
@@ -53,7 +54,9 @@ CSRF_MESSAGE = N_(
 )
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, retrain: model.JobFunc | None = None) -> FastAPI:
+    """The app over the store of `settings`. `retrain(now) -> figures` is what "retrain now"
+    runs (the scheduler's retrain job); without it the model page only shows and rolls back."""
     engine = open_store(settings.db_url)
 
     @asynccontextmanager
@@ -71,6 +74,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.renderer = Renderer(settings.language, settings.timezone)
     app.state.throttle = auth.LoginThrottle()
     app.state.model = ModelCache(settings.models_dir)
+    app.state.retrainer = (
+        model.Retrainer(JobRunner(engine), retrain, on_done=app.state.model.reload)
+        if retrain is not None else None
+    )
     app.state.csrf_exempt = set()
 
     @app.middleware("http")

@@ -11,7 +11,8 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 720
+WIDTH = 720  # columns: wide, scrolled sideways on a phone
+BARS_WIDTH = 480  # bars: narrow enough to stay legible on a phone
 BAR_HEIGHT = 22
 
 
@@ -28,9 +29,9 @@ def _ticks(top: float, count: int = 4) -> list[float]:
     return ticks
 
 
-def _svg(title: str, height: int, body: list[str]) -> Markup:
+def _svg(title: str, height: int, body: list[str], width: int = WIDTH, kind: str = "") -> Markup:
     head = (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<svg class="chart {kind}" viewBox="0 0 {width} {height}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet">'
         f"<title>{escape(title)}</title>"
     )
@@ -72,7 +73,7 @@ def stacked_columns(
         x = left + (n - 1) * 220
         body.append(f'<rect class="s{n}" x="{x}" y="{height - 14}" width="12" height="12"/>')
         body.append(f'<text class="legend" x="{x + 18}" y="{height - 3}">{escape(name)}</text>')
-    return _svg(title, height, body)
+    return _svg(title, height, body, kind="columns")
 
 
 def bars(
@@ -80,14 +81,14 @@ def bars(
     bar_class: str = "bar",
 ) -> Markup:
     """Horizontal bars: (label, value, value as shown). `maximum` fixes the scale (1 for shares)."""
-    label_w, pad = 240, 8
+    label_w, pad = 190, 8
     height = max(1, len(rows)) * (BAR_HEIGHT + pad) + pad
     top = maximum or max((v for _, v, _ in rows), default=0) or 1
-    plot_w = WIDTH - label_w - 90
+    plot_w = BARS_WIDTH - label_w - 60
     body: list[str] = []
     for i, (label, value, shown) in enumerate(rows):
         y = pad + i * (BAR_HEIGHT + pad)
-        short = label if len(label) <= 30 else label[:29] + "…"
+        short = label if len(label) <= 24 else label[:23] + "…"
         body.append(f'<text class="label" x="{label_w - 8}" y="{y + 16}" text-anchor="end">'
                     f"<title>{escape(label)}</title>{escape(short)}</text>")
         body.append(f'<rect class="track" x="{label_w}" y="{y}" width="{plot_w}" '
@@ -96,4 +97,4 @@ def bars(
                     f'width="{plot_w * min(value, top) / top:.1f}" height="{BAR_HEIGHT}"/>')
         body.append(f'<text class="value" x="{label_w + plot_w + 8}" y="{y + 16}">'
                     f"{escape(shown)}</text>")
-    return _svg(title, height, body)
+    return _svg(title, height, body, width=BARS_WIDTH, kind="bars")
