@@ -91,3 +91,15 @@ class Prediction:
     scores: dict[str, float] = field(default_factory=dict)  # topic -> calibrated probability
     unsure: tuple[str, ...] = ()  # topics whose score falls in the band around the threshold
     model_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A labelled document the classifier learns from: a seed label or a curator's call."""
+
+    key: str  # corpus id of a seed label; the item's guid for a curator label
+    doc: Doc
+    labels: tuple[str, ...]  # empty = off-topic
+    source: str = ""  # where it was published: lets cross-validation hold sources out
+    url: str | None = None  # matches a curator's item with a seed record of the same page
+    curated: bool = False  # a curator's call; wins over a seed label for the same item
