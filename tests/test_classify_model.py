@@ -1,0 +1,105 @@
+"""The trained model: predictions, thresholds, unsure band, explanations, awkward inputs."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from tests.classify_data import tiny_examples, tiny_result
+from veille.classify import train
+from veille.classify.explain import contributions, log_odds
+from veille.errors import VeilleError
+from veille.types import TOPICS, Doc, Example
+
+
+def test_predictions_follow_thresholds_and_flag_the_unsure_band() -> None:
+    model = tiny_result().model
+    docs = [e.doc for e in tiny_examples()]
+    for p in model.predict(docs):
+        assert set(p.scores) == set(TOPICS) and all(0 <= s <= 1 for s in p.scores.values())
+        assert p.labels == tuple(t for t in TOPICS if p.scores[t] >= model.thresholds[t])
+        assert p.unsure == tuple(
+            t for t in TOPICS if abs(p.scores[t] - model.thresholds[t]) < model.unsure_band
+        )
+        assert p.model_version == model.version
+
+
+def test_the_model_learns_the_topics() -> None:
+    model = tiny_result().model
+    (coop, repair, osm, match) = model.predict(
+        [
+            Doc(
+                "Une coopérative d'habitants et l'économie sociale",
+                "Des habitants et des associations.",
+            ),
+            Doc("Repair café et outilthèque", "On prête et on répare entre voisins."),
+            Doc(
+                "OpenStreetMap et données ouvertes", "Cartographie collaborative et logiciel libre."
+            ),
+            Doc("Le match de football", "Le club a perdu dimanche."),
+        ]
+    )
+    assert "social_innovation" in coop.labels
+    assert "collaborative_consumption" in repair.labels
+    assert "open_collaboration" in osm.labels
+    assert match.labels == ()
+
+
+def test_empty_foreign_and_enormous_items() -> None:
+    model = tiny_result().model
+    empty, german = model.predict([Doc("", ""), Doc("Fußball", "Die Mannschaft hat gewonnen.")])
+    assert empty.labels == () and german.labels == ()
+    huge = Doc("Repair café", "On répare ensemble. " * 200_000)  # 4 MB of text
+    start = time.perf_counter()
+    (p,) = model.predict([huge])
+    assert time.perf_counter() - start < 2
+    (cut,) = model.predict([Doc("Repair café", huge.text[:6000])])
+    assert p.scores == cut.scores
+    assert model.predict([]) == []
+
+
+def test_explanation_shares_add_up_to_the_score_exactly() -> None:
+    model = tiny_result().model
+    doc = Doc("Covoiturage et repair café", "Des voisins partagent leurs trajets et réparent.")
+    (scores,) = model.scores([doc])
+    for j, topic in enumerate(TOPICS):
+        shares, base = contributions(model, doc, topic, function_words=True)
+        assert math.isclose(sum(shares.values()) + base, log_odds(scores[j]), abs_tol=1e-5)
+
+
+def test_explain_lists_the_terms_that_matter_in_the_item_s_own_spelling() -> None:
+    model = tiny_result().model
+    doc = Doc("Covoiturage et réparation", "Le covoiturage entre voisins de la commune.")
+    terms = model.explain(doc, "collaborative_consumption", k=4)
+    assert 0 < len(terms) <= 4
+    assert terms[0][0] == "covoiturage" and terms[0][1] > 0
+    assert all(abs(a[1]) >= abs(b[1]) for a, b in zip(terms, terms[1:], strict=False))
+    assert not {"et", "le", "la", "de"} & {
+        t for t, _ in model.explain(doc, "open_collaboration", 50)
+    }
+    assert "réparation" in {t for t, _ in model.explain(doc, "collaborative_consumption", 50)}
+    with pytest.raises(VeilleError, match="unknown topic 'gardening'"):
+        model.explain(doc, "gardening")
+
+
+def test_calibrated_scores_rank_like_the_svm() -> None:
+    model = tiny_result().model
+    docs = [e.doc for e in tiny_examples()]
+    raw = model.pipeline.decision_function(docs)
+    probs = model.scores(docs)
+    for j in range(len(TOPICS)):
+        assert (
+            np.argsort(raw[:, j], kind="stable") == np.argsort(probs[:, j], kind="stable")
+        ).all()
+
+
+def test_too_few_labels_is_one_clear_error() -> None:
+    few = [
+        Example(str(i), Doc("Covoiturage", "trajets"), ("collaborative_consumption",))
+        for i in range(8)
+    ]
+    with pytest.raises(VeilleError, match="not enough labelled items to train .*social_innovation"):
+        train(few)

@@ -1,0 +1,249 @@
+"""Models on disk: versioned skops files with a JSON sidecar, a registry, promotion, rollback.
+
+    models/registry.json            {"current": version, "versions": [entry, …]} (oldest first)
+    models/<version>.skops          the fitted Pipeline (skops: no pickle, no code execution)
+    models/<version>.json           sidecar: labels, sizes, data hash, CV figures, thresholds,
+                                    calibration, library versions, date, sha256 of the .skops
+    models/MODEL_CARD.md, *.png     the card of the current model (card.py)
+
+Loading checks the sha256 recorded in the sidecar and refuses any type in the skops file
+that is not on a short list, so only a model veille wrote is ever loaded.
+A retrain replaces the current model only if its cross-validated macro-F1 is not lower than
+the current one's by more than PROMOTION_TOLERANCE; a rejected candidate keeps its sidecar
+(the figures) but not its model file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import zipfile
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from veille.classify import card
+from veille.classify.model import Calibration, Model
+from veille.classify.train import TrainResult, library_versions
+from veille.errors import ModelError, VeilleError
+from veille.types import TOPICS
+
+log = logging.getLogger(__name__)
+FORMAT = "veille-model/1"
+REGISTRY = "registry.json"
+PROMOTION_TOLERANCE = 0.01
+# The only non-standard type a veille model contains; skops trusts scikit-learn and numpy.
+TRUSTED_TYPES = ["veille.classify.features.TextFeatures"]
+HINT = "run `veille train` to build one"
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    version: str
+    promoted: bool
+    macro_f1: float  # the candidate's cross-validated macro-F1
+    current_version: str | None
+    current_macro_f1: float | None
+    reason: str
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no {what}; {HINT}") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable {what} ({exc}); {HINT}") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: not a veille {what}; {HINT}")
+    return data
+
+
+def read_registry(models_dir: Path) -> dict:
+    if not (models_dir / REGISTRY).exists():
+        return {"current": None, "versions": []}
+    registry = _read_json(models_dir / REGISTRY, "model registry")
+    registry.setdefault("versions", [])
+    return registry
+
+
+def load_model(models_dir: Path, version: str | None = None) -> Model:
+    """The current model (or `version`), checked against its sidecar before it is read."""
+    registry = read_registry(models_dir)
+    version = version or registry.get("current")
+    if not version:
+        raise ModelError(f"{models_dir / REGISTRY}: no current model; {HINT}")
+    sidecar = _read_json(models_dir / f"{version}.json", "model sidecar")
+    if sidecar.get("format") != FORMAT:
+        raise ModelError(f"{models_dir / f'{version}.json'}: not a {FORMAT} sidecar; {HINT}")
+    path = models_dir / sidecar.get("model_file", f"{version}.skops")
+    if not path.is_file():
+        raise ModelError(f"{path}: model file missing; {HINT}")
+    if _sha256(path) != sidecar.get("sha256"):
+        raise ModelError(
+            f"{path}: checksum differs from its sidecar (damaged or not written by veille); {HINT}"
+        )
+    import skops.io
+
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+        if set(untrusted) - set(TRUSTED_TYPES):
+            raise ModelError(f"{path}: contains types veille never writes; {HINT}")
+        pipeline = skops.io.load(path, trusted=untrusted)
+        calibration = Calibration.from_dict(sidecar["calibration"])
+        thresholds = {t: float(sidecar["thresholds"][t]) for t in TOPICS}
+    except ModelError:
+        raise
+    except Exception as exc:  # skops, zipfile and KeyError alike: a damaged artefact
+        raise ModelError(f"{path}: cannot be loaded ({exc}); {HINT}") from None
+    return Model(
+        pipeline,
+        calibration,
+        thresholds,
+        version=version,
+        metrics=sidecar.get("metrics", {}),
+        unsure_band=float(sidecar.get("unsure_band", 0.1)),
+        sidecar=sidecar,
+    )
+
+
+def _new_version(models_dir: Path, now: datetime) -> str:
+    base = now.strftime("%Y%m%d-%H%M%S")
+    taken = {p.stem for p in models_dir.glob("*.json")}
+    version, n = base, 1
+    while version in taken:
+        n += 1
+        version = f"{base}-{n}"
+    return version
+
+
+def sidecar_of(result: TrainResult, version: str, now: datetime) -> dict:
+    model = result.model
+    return {
+        "format": FORMAT,
+        "version": version,
+        "created_at": now.isoformat(),
+        "labels": list(TOPICS),
+        "sizes": result.sizes,
+        "data_hash": result.data_hash,
+        "metrics": result.metrics,
+        "thresholds": model.thresholds,
+        "unsure_band": model.unsure_band,
+        "calibration": model.calibration.as_dict(),
+        "params": {
+            k: str(v)
+            for k, v in model.pipeline.get_params(deep=True).items()
+            if "__" in k and not k.endswith("estimator")
+        },
+        "train_seconds": result.seconds,
+        "libraries": library_versions(),
+        "curves": card.curves(result.truth, result.oof_scores),
+    }
+
+
+def save_and_maybe_promote(
+    result: TrainResult, models_dir: Path, now: datetime, *, force: bool = False
+) -> PromotionDecision:
+    """Record a trained model; make it current unless it is worse than the current one."""
+    import skops.io
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    registry = read_registry(models_dir)
+    version = _new_version(models_dir, now)
+    new_f1 = float(result.metrics["cv"]["macro_f1"])
+    current = registry.get("current")
+    current_f1 = None
+    if current:
+        entry = next((e for e in registry["versions"] if e["version"] == current), {})
+        current_f1 = entry.get("macro_f1")
+    if current_f1 is None:
+        promoted, reason = True, "no current model"
+    elif force:
+        promoted, reason = True, "forced"
+    elif new_f1 >= current_f1 - PROMOTION_TOLERANCE:
+        promoted, reason = True, f"macro-F1 {new_f1:.3f} vs {current_f1:.3f} (tolerance 0.01)"
+    else:
+        promoted, reason = False, f"macro-F1 {new_f1:.3f} is below {current_f1:.3f} - 0.01"
+    sidecar = sidecar_of(result, version, now)
+    if promoted:
+        path = models_dir / f"{version}.skops"
+        tmp = path.with_name(f".{path.name}.tmp")
+        skops.io.dump(result.model.pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
+        os.replace(tmp, path)
+        sidecar |= {"model_file": path.name, "sha256": _sha256(path)}
+    _write_json(models_dir / f"{version}.json", sidecar)
+    decision = PromotionDecision(version, promoted, new_f1, current, current_f1, reason)
+    registry["versions"].append(
+        {
+            "version": version,
+            "created_at": now.isoformat(),
+            "macro_f1": new_f1,
+            "items": result.sizes["total"],
+            "status": "current" if promoted else "rejected",
+            "compared_with": {"version": current, "macro_f1": current_f1},
+            "reason": reason,
+        }
+    )
+    if promoted:
+        _set_current(models_dir, registry, version)
+    else:
+        _write_json(models_dir / REGISTRY, registry)
+    log.info("model recorded", extra={"stage": "classify", **asdict(decision)})
+    return decision
+
+
+def _set_current(models_dir: Path, registry: dict, version: str) -> None:
+    for entry in registry["versions"]:
+        if entry["status"] == "current" and entry["version"] != version:
+            entry["status"] = "previous"
+        if entry["version"] == version:
+            entry["status"] = "current"
+    registry["current"] = version
+    card.write(models_dir, _read_json(models_dir / f"{version}.json", "model sidecar"))
+    _write_json(models_dir / REGISTRY, registry)
+
+
+def history(models_dir: Path) -> list[dict]:
+    """Every recorded version, newest first."""
+    return list(reversed(read_registry(models_dir)["versions"]))
+
+
+def rollback(models_dir: Path) -> str:
+    """Make the previous promoted model current again; return its version."""
+    registry = read_registry(models_dir)
+    current = registry.get("current")
+    order = [e["version"] for e in registry["versions"]]
+    before = order[: order.index(current)] if current in order else []
+    candidates = [
+        e
+        for e in registry["versions"]
+        if e["version"] in before
+        and e["status"] == "previous"
+        and (models_dir / f"{e['version']}.skops").is_file()
+    ]
+    if not candidates:
+        raise VeilleError(f"{models_dir / REGISTRY}: no earlier model to roll back to")
+    target = candidates[-1]["version"]
+    load_model(models_dir, target)  # refuse to switch to a model that cannot be read
+    for entry in registry["versions"]:
+        if entry["version"] == current:
+            entry["status"] = "rolled_back"
+    _set_current(models_dir, registry, target)
+    log.info("model rolled back", extra={"stage": "classify", "version": target})
+    return target

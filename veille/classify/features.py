@@ -1,0 +1,213 @@
+"""From a Doc to numbers: accent-folded words and their character n-grams, title weighted.
+
+Two TF-IDF blocks share one tokenisation pass:
+
+- words (sublinear tf, idf, l2), the title counted `title_weight` times;
+- character 3–5-grams of those words (the `char_wb` analyzer of scikit-learn), computed per
+  distinct word and summed through a sparse word→gram matrix. That is what makes them fast
+  (a 10,000-item batch costs one tokenisation, not a Python loop over millions of n-grams),
+  and it keeps the gram block linear in the word counts, so every gram's contribution to a
+  score can be handed back to the word it came from (see explain.py).
+
+Accent folding maps "Coopérative" and "cooperative" to one term; French and English items go
+through the same vocabulary.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from itertools import repeat
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from veille.classify.baseline import keyword_matches
+from veille.classify.text import fold, tokens
+from veille.types import TOPICS, Doc
+
+
+def char_grams(word: str, low: int = 3, high: int = 5) -> list[str]:
+    padded = f" {word} "
+    return [padded[i : i + n] for n in range(low, high + 1) for i in range(len(padded) - n + 1)]
+
+
+class TextFeatures(TransformerMixin, BaseEstimator):
+    """Docs → [word TF-IDF | gram_weight × char-gram TF-IDF | keyword hits], a row per Doc."""
+
+    def __init__(
+        self,
+        title_weight: int = 2,
+        min_df: int = 2,
+        max_words: int = 30000,
+        max_grams: int = 60000,
+        gram_weight: float = 1.0,
+        keyword_weight: float = 1.0,
+    ) -> None:
+        self.title_weight = title_weight
+        self.min_df = min_df
+        self.max_words = max_words
+        self.max_grams = max_grams
+        self.gram_weight = gram_weight
+        self.keyword_weight = keyword_weight
+
+    # Counting -------------------------------------------------------------------------------
+
+    def _count(self, docs: Iterable[Doc]) -> tuple[sp.csr_matrix, list[str]]:
+        """Docs × distinct folded words of this batch (raw counts), and those words.
+
+        Counting and indexing run in C (Counter, a defaultdict whose factory is its own
+        length); folding runs once per distinct word of the batch, not once per document.
+        """
+        index: defaultdict[str, int] = defaultdict()
+        index.default_factory = index.__len__
+        indptr, cols, vals = [0], array("i"), array("f")
+        for doc in docs:
+            counts = Counter(tokens(doc, self.title_weight))
+            cols.extend(map(index.__getitem__, counts))
+            vals.extend(counts.values())
+            indptr.append(len(cols))
+        raw = sp.csr_matrix(
+            (np.frombuffer(vals, np.float32), np.frombuffer(cols, np.int32), indptr),
+            shape=(len(indptr) - 1, len(index)),
+        )
+        folded: defaultdict[str, int] = defaultdict()
+        folded.default_factory = folded.__len__
+        to_folded = np.fromiter(map(folded.__getitem__, map(fold, index)), np.int32, len(index))
+        merge = sp.csr_matrix(
+            (np.ones(len(index), np.float32), (np.arange(len(index)), to_folded)),
+            shape=(len(index), len(folded)),
+        )
+        return (raw @ merge).tocsr(), list(folded)
+
+    @staticmethod
+    def _select(words: Sequence[str], keep: dict[str, int]) -> sp.csr_matrix:
+        """Batch words × kept words: 1 where a batch word is a kept one."""
+        at = np.fromiter(map(keep.get, words, repeat(-1)), np.int64, len(words))
+        rows = np.flatnonzero(at >= 0)
+        data = np.ones(len(rows), np.float32)
+        return sp.csr_matrix((data, (rows, at[rows])), shape=(len(words), len(keep)))
+
+    @staticmethod
+    def _gram_map(words: Sequence[str], grams: dict[str, int]) -> sp.csr_matrix:
+        """Batch words × kept grams: how often each gram occurs in each word."""
+        per_word = [char_grams(w) for w in words]
+        rows = np.repeat(np.arange(len(words)), [len(g) for g in per_word])
+        flat = [g for gs in per_word for g in gs]
+        at = np.fromiter(map(grams.get, flat, repeat(-1)), np.int64, len(flat))
+        found = at >= 0
+        data = np.ones(int(found.sum()), np.float32)
+        return sp.csr_matrix((data, (rows[found], at[found])), shape=(len(words), len(grams)))
+
+    # Fitting --------------------------------------------------------------------------------
+
+    def fit(self, X: Sequence[Doc], y: object = None) -> TextFeatures:  # noqa: N803
+        counts, words = self._count(X)
+        n_docs = counts.shape[0]
+        present = (counts > 0).astype(np.float32)
+        word_df = np.asarray(present.sum(axis=0)).ravel()
+        self.words_ = _top(words, word_df, self.min_df, self.max_words)
+        all_grams = sorted({g for w in words for g in char_grams(w)})
+        gram_df = present @ self._gram_map(words, {g: j for j, g in enumerate(all_grams)})
+        gram_df = np.asarray((gram_df > 0).sum(axis=0)).ravel()
+        self.grams_ = _top(all_grams, gram_df, self.min_df, self.max_grams)
+        self._words_at = self._grams_at = None
+        doc_df = present @ self._mapping(words)
+        df = np.asarray((doc_df > 0).sum(axis=0)).ravel()
+        self.idf_ = (np.log((1 + n_docs) / (1 + df)) + 1.0).astype(np.float32)
+        return self
+
+    # Transforming ---------------------------------------------------------------------------
+
+    def _mapping(self, words: Sequence[str]) -> sp.csr_matrix:
+        """Batch words × all features: [kept word | its kept grams]."""
+        if getattr(self, "_words_at", None) is None:
+            self._words_at = {w: j for j, w in enumerate(self.words_)}
+            self._grams_at = {g: j for j, g in enumerate(self.grams_)}
+        return sp.hstack(
+            [self._select(words, self._words_at), self._gram_map(words, self._grams_at)],
+            format="csr",
+        )
+
+    def transform(self, X: Sequence[Doc]) -> sp.csr_matrix:  # noqa: N803
+        counts, words = self._count(X)
+        tf = (counts @ self._mapping(words)).tocsr()
+        is_word = tf.indices < len(self.words_)
+        # Words: sublinear tf. Grams stay linear in the word counts (see the docstring).
+        tf.data[is_word] = 1.0 + np.log(tf.data[is_word])
+        tf.data *= self.idf_[tf.indices]
+        # Each block is l2-normalised on its own, then the gram block is weighted.
+        n = tf.shape[0]
+        slot = 2 * np.repeat(np.arange(n), np.diff(tf.indptr)) + ~is_word
+        norms = np.sqrt(np.bincount(slot, weights=np.square(tf.data), minlength=2 * n))
+        norms[norms == 0] = 1.0
+        factor = (np.tile([1.0, self.gram_weight], n) / norms).astype(np.float32)
+        tf.data *= factor[slot]
+        return self._add_keywords(tf, X)
+
+    def _add_keywords(self, tf: sp.csr_matrix, docs: Sequence[Doc]) -> sp.csr_matrix:
+        """Append one column per topic: its taxonomy terms occur in the item (0 or weight).
+
+        This prior knowledge is what carries the model to sources it was not trained on
+        (cross-validation grouped by source: macro-F1 0.62 without, 0.72 with).
+        """
+        hits = np.asarray([[bool(m) for m in keyword_matches(d).values()] for d in docs], bool)
+        rows, cols = np.nonzero(hits.reshape(len(docs), len(TOPICS)))
+        at = tf.indptr[rows + 1]  # the end of each row: one copy, no hstack
+        data = np.insert(tf.data, at, np.float32(self.keyword_weight))
+        indices = np.insert(tf.indices, at, tf.shape[1] + cols)
+        indptr = tf.indptr + np.concatenate([[0], np.cumsum(hits.sum(axis=1))])
+        return sp.csr_matrix((data, indices, indptr), shape=(tf.shape[0], tf.shape[1] + 3))
+
+    def attribution(self, doc: Doc) -> tuple[list[str], sp.csr_matrix]:
+        """Split one Doc's feature row by the term responsible for each part of it.
+
+        Returns terms and a terms × features matrix whose rows sum to `transform([doc])`:
+        a folded word carries its word feature and its share of every gram feature (the
+        gram block is linear in the word counts); a matched taxonomy term carries its
+        keyword column. A linear model's score then splits exactly over the terms.
+        """
+        counts, words = self._count([doc])
+        row = self.transform([doc])
+        dense = row.toarray().ravel()
+        per_word = (sp.diags(counts.toarray().ravel()) @ self._mapping(words)).tocsr()
+        n_words = len(self.words_)
+        is_word = per_word.indices < n_words
+        gram_tf = np.asarray(per_word[:, n_words:].sum(axis=0)).ravel()
+        gram_norm = np.linalg.norm(gram_tf * self.idf_[n_words:]) or 1.0
+        scale = self.idf_[per_word.indices] * (self.gram_weight / gram_norm)
+        per_word.data = np.where(is_word, dense[per_word.indices], per_word.data * scale)
+        terms = list(words)
+        n_features = row.shape[1]
+        kw_rows = []
+        for j, term in enumerate(keyword_matches(doc).values()):
+            if term:
+                terms.append(term)
+                kw_rows.append((n_features - len(TOPICS) + j, dense[n_features - len(TOPICS) + j]))
+        keyword_block = sp.csr_matrix(
+            ([v for _, v in kw_rows], ([i for i in range(len(kw_rows))], [c for c, _ in kw_rows])),
+            shape=(len(kw_rows), n_features),
+        )
+        per_word.resize(per_word.shape[0], n_features)
+        return terms, sp.vstack([per_word, keyword_block], format="csr")
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        names = [f"w:{w}" for w in self.words_] + [f"c:{g}" for g in self.grams_]
+        return np.asarray(names + [f"k:{t}" for t in TOPICS])
+
+    def __getstate__(self) -> dict:
+        # The lookup dicts are rebuilt from the arrays at first use; the artefact stays small.
+        state = super().__getstate__()
+        state.pop("_words_at", None)
+        state.pop("_grams_at", None)
+        return state
+
+
+def _top(names: Sequence[str], df: np.ndarray, min_df: int, limit: int) -> np.ndarray:
+    """Names seen in at least `min_df` documents, the `limit` most frequent, sorted."""
+    keep = np.flatnonzero(df >= min_df)
+    if len(keep) > limit:
+        keep = keep[np.argsort(-df[keep], kind="stable")[:limit]]
+    return np.asarray(sorted(names[i] for i in keep), dtype=str)

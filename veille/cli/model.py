@@ -1,0 +1,273 @@
+"""`veille train|evaluate|classify|reclassify` and `veille model history|rollback`: the
+classifier from the command line, thin calls into veille.classify."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from veille import classify
+from veille.classify import metrics
+from veille.classify.examples import Problem, Record
+from veille.cli import app
+from veille.cli.common import state
+from veille.errors import ConfigError, VeilleError
+from veille.store import labels as stored
+from veille.store import session_scope, utcnow
+from veille.types import TOPICS
+
+model_app = typer.Typer(help="Versions of the classifier model.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+CHUNK = 2000  # input lines classified at once
+
+InputOption = Annotated[Path, typer.Option("--input", help="JSON lines; `-` reads stdin.")]
+
+
+def _models_dir(ctx: typer.Context) -> Path:
+    return state(ctx).settings.models_dir
+
+
+def _figures_table(title: str, model: dict, baseline: dict | None) -> Table:
+    table = Table(title=title, box=None)
+    table.add_column("topic", no_wrap=True, min_width=25)
+    for name in ("precision", "recall", "F1", "labelled"):
+        table.add_column(name, no_wrap=True)
+    rows = [(t, model["topics"][t], baseline["topics"][t] if baseline else None) for t in TOPICS]
+    rows.append(("off-topic", model["off_topic"], baseline["off_topic"] if baseline else None))
+    for name, m, b in rows:
+        cells = [f"{m[k]:.3f}" + (f" ({b[k]:.3f})" if b else "") for k in ("precision", "recall")]
+        cells.append(f"{m['f1']:.3f}" + (f" ({b['f1']:.3f})" if b else ""))
+        table.add_row(name, *cells, str(m["support"]))
+    macro = f"{model['macro_f1']:.3f}" + (f" ({baseline['macro_f1']:.3f})" if baseline else "")
+    table.add_row("macro-F1", "", "", macro, "")
+    return table
+
+
+def _say_problems(path: Path | str, problems: list[Problem]) -> None:
+    for problem in problems[:20]:
+        typer.echo(f"{path}: {problem}", err=True)
+    if len(problems) > 20:
+        typer.echo(f"{path}: … and {len(problems) - 20} more unusable lines", err=True)
+
+
+@app.command("train")
+def train_cmd(
+    ctx: typer.Context,
+    labels: Annotated[
+        Path | None, typer.Option("--labels", help="Seed labels (default ../shared/labels).")
+    ] = None,
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="Their texts (default ../shared/corpora).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Make the new model current even if it scores lower.")
+    ] = False,
+    by_source: Annotated[
+        bool, typer.Option("--by-source", help="Also measure on held-out sources (slower).")
+    ] = False,
+) -> None:
+    """Train on seed and curators' labels; keep the model only if it is not worse."""
+    st = state(ctx)
+    with session_scope(st.engine) as session:
+        curated = stored.curator_examples(session)
+    examples, problems, note = classify.training_examples(curated, labels, corpus)
+    _say_problems(labels or "seed labels", problems)
+    typer.echo(f"training on {len(examples)} items: {note}")
+    result = classify.train(examples, by_source=by_source)
+    cv = result.metrics["cv"]
+    Console().print(
+        _figures_table(
+            f"{cv['folds']}-fold cross-validation (keyword baseline)",
+            cv,
+            result.metrics["baseline"],
+        )
+    )
+    held = result.metrics.get("held_out_sources")
+    if held:
+        typer.echo(
+            f"held-out sources: macro-F1 {held['macro_f1']:.3f} "
+            f"(baseline {held['baseline_macro_f1']:.3f})"
+        )
+    decision = classify.save_and_maybe_promote(
+        result, st.settings.models_dir, utcnow(), force=force
+    )
+    before = (
+        f"{decision.current_macro_f1:.3f} ({decision.current_version})"
+        if decision.current_version
+        else "none"
+    )
+    verdict = "now current" if decision.promoted else "NOT promoted"
+    typer.echo(
+        f"model {decision.version}: macro-F1 {decision.macro_f1:.3f}, current {before}; "
+        f"{verdict}: {decision.reason}; trained in {result.seconds:.0f} s"
+    )
+
+
+@contextmanager
+def _opened(path: Path, mode: str) -> Iterator[IO[str]]:
+    if str(path) == "-":
+        yield sys.stdin if "r" in mode else sys.stdout
+        return
+    try:
+        with path.open(mode, encoding="utf-8") as f:
+            yield f
+    except OSError as exc:
+        raise VeilleError(f"{path}: cannot open ({exc.strerror or exc})") from None
+
+
+def _records(path: Path, need_labels: bool) -> Iterator[Record | Problem]:
+    if str(path) != "-":
+        yield from classify.read_lines(path, need_labels=need_labels)
+        return
+    from veille.classify.examples import parse_line
+
+    for number, line in enumerate(sys.stdin, start=1):
+        if line.strip():
+            yield parse_line(number, line, need_labels=need_labels)
+
+
+def _chunks(path: Path, need_labels: bool, problems: list[Problem]) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for found in _records(path, need_labels):
+        if isinstance(found, Problem):
+            typer.echo(f"{path}: {found}", err=True)
+            problems.append(found)
+            continue
+        chunk.append(found)
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@app.command("classify")
+def classify_cmd(
+    ctx: typer.Context,
+    input: InputOption,  # noqa: A002
+    output: Annotated[Path, typer.Option("--output", help="JSON lines; `-` writes stdout.")],
+) -> None:
+    """Label each line ({id, title, text[, summary, lang, url]}) with topics and scores."""
+    model = classify.load_model(_models_dir(ctx))
+    start, count, problems = time.perf_counter(), 0, []
+    with _opened(output, "w") as out:
+        for chunk in _chunks(input, False, problems):
+            for record, p in zip(chunk, model.predict([r.doc for r in chunk]), strict=True):
+                line = {
+                    "id": record.id,
+                    "labels": list(p.labels),
+                    "scores": p.scores,
+                    "unsure": list(p.unsure),
+                    "model_version": p.model_version,
+                }
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            count += len(chunk)
+    seconds = time.perf_counter() - start
+    typer.echo(
+        f"classified {count} items with model {model.version} in {seconds:.1f} s"
+        f"{f'; {len(problems)} unusable lines skipped' if problems else ''}",
+        err=True,
+    )
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    ctx: typer.Context,
+    input: InputOption,  # noqa: A002
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    baseline: Annotated[
+        bool, typer.Option("--baseline", help="Score the keyword rules instead of the model.")
+    ] = False,
+) -> None:
+    """Score the model on lines that carry their true `labels`."""
+    model = None if baseline else classify.load_model(_models_dir(ctx))
+    truth, predicted, problems = [], [], []
+    for chunk in _chunks(input, True, problems):
+        docs = [r.doc for r in chunk]
+        found = classify.keyword_predict(docs) if model is None else model.predict(docs)
+        truth += [r.labels or () for r in chunk]
+        predicted += [p.labels for p in found]
+    if not truth:
+        raise ConfigError(f"{input}: no usable labelled line to evaluate")
+    figures = metrics.report(metrics.indicator(truth), metrics.indicator(predicted))
+    figures |= {"model": model.version if model else "keywords", "skipped_lines": len(problems)}
+    if as_json:
+        typer.echo(json.dumps(figures, indent=2))
+        return
+    Console().print(_figures_table(f"{figures['model']} on {len(truth)} items", figures, None))
+    typer.echo(f"off-topic precision {figures['off_topic']['precision']:.3f}")
+
+
+@app.command("reclassify")
+def reclassify_cmd(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", min=1, help="Items first seen this recently.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Run the current model again over recent items; show (and save) topic changes."""
+    st = state(ctx)
+    model = classify.load_model(st.settings.models_dir)
+    now = utcnow()
+    changed, seen, verdicts = 0, 0, []
+    with session_scope(st.engine) as session:
+        items = list(stored.recent_items(session, since=now - timedelta(days=days)))
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start : start + CHUNK]
+            for item, p in zip(chunk, model.predict([i.doc for i in chunk]), strict=True):
+                seen += 1
+                verdicts.append((item.id, p))
+                if tuple(item.labels) != p.labels:
+                    changed += 1
+                    kept = " (curator's labels kept)" if item.reviewed else ""
+                    typer.echo(
+                        f"item {item.id}: {list(item.labels)} → {list(p.labels)}{kept}  "
+                        f"{item.doc.title[:70]}"
+                    )
+        if not dry_run:
+            stored.save_predictions(session, verdicts=verdicts, now=now)
+    action = "would change" if dry_run else "changed"
+    typer.echo(
+        f"{seen} items of the last {days} days, {changed} {action} topic "
+        f"(model {model.version}){'; nothing written' if dry_run else ''}"
+    )
+
+
+@model_app.command("history")
+def history_cmd(ctx: typer.Context) -> None:
+    """Every trained model, newest first, with its figures and whether it is current."""
+    rows = classify.history(_models_dir(ctx))
+    if not rows:
+        typer.echo("no model trained yet: run `veille train`")
+        return
+    table = Table("version", "trained", "items", "macro-F1", "status", "compared with", box=None)
+    for e in rows:
+        before = e.get("compared_with") or {}
+        versus = f"{before['macro_f1']:.3f} ({before['version']})" if before.get("version") else ""
+        table.add_row(
+            e["version"],
+            e["created_at"][:16].replace("T", " "),
+            str(e["items"]),
+            f"{e['macro_f1']:.3f}",
+            e["status"],
+            versus,
+        )
+    Console().print(table)
+
+
+@model_app.command("rollback")
+def rollback_cmd(ctx: typer.Context) -> None:
+    """Make the previous model current again."""
+    version = classify.rollback(_models_dir(ctx))
+    typer.echo(f"model {version} is current again")

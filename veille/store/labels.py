@@ -1,0 +1,105 @@
+"""Queries the classifier needs: curators' labels as training examples, recent items to
+reclassify after a retrain, and writing a model's verdicts back onto items.
+
+A curator's labels are `Item.curator_labels` once `reviewed_at` is set (an empty list is a
+judgement too: off-topic). They are examples with the item's own stored text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, col, select
+
+from veille.store.models import Item, Source
+from veille.types import TOPICS, Doc, Example, Prediction
+
+CHUNK = 1000  # rows per fetch and per UPDATE batch
+
+
+def doc_of(item: Item) -> Doc:
+    """What the classifier reads of a stored item (the review page reads the same)."""
+    return Doc(
+        title=item.title, text=item.text, summary=item.summary or item.feed_summary, lang=item.lang
+    )
+
+
+def curator_examples(session: Session) -> list[Example]:
+    """Every item a curator has judged, as a training example (curators win over seeds)."""
+    query = (
+        select(Item, Source.name)
+        .join(Source, col(Source.id) == col(Item.source_id))
+        .where(col(Item.reviewed_at).is_not(None), col(Item.curator_labels).is_not(None))
+        .order_by(col(Item.id))
+        .execution_options(yield_per=CHUNK)
+    )
+    out = []
+    for item, source in session.exec(query):
+        labels = tuple(t for t in TOPICS if t in set(item.curator_labels or ()))
+        out.append(
+            Example(
+                key=item.guid,
+                doc=doc_of(item),
+                labels=labels,
+                source=source,
+                url=item.canonical_url or item.url,
+                curated=True,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """A stored item as reclassification sees it."""
+
+    id: int
+    doc: Doc
+    labels: tuple[str, ...]
+    model_version: str | None
+    reviewed: bool
+
+
+def recent_items(session: Session, *, since: datetime) -> Iterator[Classified]:
+    """Items first seen since `since`, oldest first, streamed."""
+    query = (
+        select(Item)
+        .where(col(Item.first_seen_at) >= since)
+        .order_by(col(Item.first_seen_at), col(Item.id))
+        .execution_options(yield_per=CHUNK)
+    )
+    for item in session.exec(query):
+        yield Classified(
+            id=int(item.id or 0),
+            doc=doc_of(item),
+            labels=tuple(item.labels or ()),
+            model_version=item.model_version,
+            reviewed=item.reviewed_at is not None,
+        )
+
+
+def save_predictions(
+    session: Session, *, verdicts: Iterable[tuple[int, Prediction]], now: datetime
+) -> int:
+    """Write labels, scores, unsure topics and model version onto items; returns the count.
+
+    Curators' labels are separate columns and stay untouched: they keep winning."""
+    table = Item.__table__
+    stmt = update(table).where(table.c.id == bindparam("item_id"))
+    rows = [
+        {
+            "item_id": item_id,
+            "labels": list(p.labels),
+            "scores": dict(p.scores),
+            "unsure": list(p.unsure),
+            "model_version": p.model_version,
+            "classified_at": now,
+        }
+        for item_id, p in verdicts
+    ]
+    for start in range(0, len(rows), CHUNK):
+        session.connection().execute(stmt, rows[start : start + CHUNK])
+    return len(rows)
