@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, cast, column, func, text
+from sqlalchemy import Integer, String, cast, column, func, literal_column, text
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -57,7 +57,8 @@ def _matching(session: Session, f: QueueFilter, *columns: Any) -> Select:
 
     SQLite: the FTS5 matches drive the query (the newest `SEARCH_LIMIT` of them, then a
     primary-key lookup each), which keeps a search as fast for a rare word as for a common
-    one. PostgreSQL: the expression of migration 0002's GIN index.
+    one. PostgreSQL: the expression of migration 0002's GIN index. On both, every word must
+    match and the last one also as a prefix.
     """
     words = re.findall(r"\w+", f.q)
     query = select(*columns)
@@ -75,9 +76,10 @@ def _matching(session: Session, f: QueueFilter, *columns: Any) -> Select:
         query = query.select_from(found).join(Item, col(Item.id) == found.c.rid)
     else:
         query = query.select_from(Item)
-        if words:
-            tsquery = func.websearch_to_tsquery("simple", " ".join(words))
-            query = query.where(text(PG_DOCUMENT).op("@@")(tsquery))
+        if words:  # word characters only, so the tsquery syntax is ours alone
+            terms = [*words[:-1], words[-1] + (":*" if len(words[-1]) >= 3 else "")]
+            tsquery = func.to_tsquery("simple", " & ".join(terms))
+            query = query.where(literal_column(PG_DOCUMENT).op("@@")(tsquery))
     return query.where(*_conditions(f))
 
 
@@ -117,14 +119,14 @@ def count_items(session: Session, *, filters: QueueFilter, limit: int | None = N
 
 def candidates(
     session: Session, *, filters: QueueFilter, limit: int
-) -> list[tuple[int, dict[str, float]]]:
-    """(id, scores) of the newest matching items: the bounded set the review order ranks."""
+) -> list[tuple[int, dict[str, float], int]]:
+    """(id, scores, source id) of the newest matching items: what the review order ranks."""
     query = (
-        _matching(session, filters, Item.id, Item.scores)
+        _matching(session, filters, Item.id, Item.scores, Item.source_id)
         .order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
         .limit(limit)
     )
-    return [(int(i), s or {}) for i, s in session.exec(query).all()]
+    return [(int(i), s or {}, int(src)) for i, s, src in session.exec(query).all()]
 
 
 def page_ids(

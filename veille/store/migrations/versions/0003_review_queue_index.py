@@ -1,6 +1,7 @@
 """review queue index: unreviewed items newest first, with what the queue ranks and filters on
 
-The queue reads the scores, labels and unsure topics of the newest unreviewed items. On SQLite
+The queue reads the source, scores, labels and unsure topics of the newest unreviewed items
+(the source spreads the active-learning order over sources). On SQLite
 those JSON columns sit after the article text in each row, so reading them walks the text's
 overflow pages; this index carries them (SQLite has no INCLUDE, so they are trailing key
 columns). PostgreSQL keeps long text out of line anyway; there they are INCLUDE columns (json
@@ -22,12 +23,12 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE INDEX ix_item_queue ON item "
-            "(reviewed_at, first_seen_at, id, scores, labels, unsure)"
+            "(reviewed_at, first_seen_at, id, source_id, scores, labels, unsure)"
         )
     else:
         op.execute(
             "CREATE INDEX ix_item_queue ON item (reviewed_at, first_seen_at, id) "
-            "INCLUDE (scores, labels, unsure)"
+            "INCLUDE (source_id, scores, labels, unsure)"
         )
 
 
