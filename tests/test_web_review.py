@@ -50,10 +50,12 @@ def test_queue_follows_the_classifier_review_order(site) -> None:  # noqa: ANN00
     client, seeded, _ = site
     shown = _ids(client.get("/review").text)
     with session_scope(client.app.state.engine) as s:
-        rows = s.exec(select(Item.id, Item.scores).order_by(Item.first_seen_at.desc())).all()
+        rows = s.exec(select(Item.id, Item.scores, Item.source_id)
+                      .order_by(Item.first_seen_at.desc())).all()
     thresholds = client.app.state.model.thresholds()
     expected = classify.review_order(
-        [classify.ReviewCandidate(id=i, scores=sc) for i, sc in rows], thresholds)
+        [classify.ReviewCandidate(id=i, scores=sc, source=str(src)) for i, sc, src in rows],
+        thresholds)
     assert shown == list(expected) and len(shown) == 5
     newest = _ids(client.get("/review?sort=newest").text)
     assert newest == [seeded.items[k] for k in ("repair", "repair-bis", "budget", "osm", "phone")]

@@ -56,8 +56,9 @@ CSRF_MESSAGE = N_(
 
 def create_app(settings: Settings, *, retrain: model.JobFunc | None = None) -> FastAPI:
     """The app over the store of `settings`. `retrain(now) -> figures` is what "retrain now"
-    runs (the scheduler's retrain job); without it the model page only shows and rolls back."""
+    runs as the `retrain` job (default: seed and curators' labels, as `veille train`)."""
     engine = open_store(settings.db_url)
+    retrain = retrain or model.retrain_job(engine, settings.models_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -74,10 +75,8 @@ def create_app(settings: Settings, *, retrain: model.JobFunc | None = None) -> F
     app.state.renderer = Renderer(settings.language, settings.timezone)
     app.state.throttle = auth.LoginThrottle()
     app.state.model = ModelCache(settings.models_dir)
-    app.state.retrainer = (
-        model.Retrainer(JobRunner(engine), retrain, on_done=app.state.model.reload)
-        if retrain is not None else None
-    )
+    app.state.retrainer = model.Retrainer(JobRunner(engine), retrain,
+                                          on_done=app.state.model.reload)
     app.state.csrf_exempt = set()
 
     @app.middleware("http")

@@ -18,11 +18,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from sqlalchemy.engine import Engine
 
+from veille import classify
 from veille.classify import artefacts
 from veille.errors import VeilleError
 from veille.scheduler.runner import JobRunner
 from veille.store import jobs as store_jobs
+from veille.store import labels as stored_labels
 from veille.store import reviews, session_scope
 from veille.web.auth import require_admin, require_curator
 from veille.web.render import renderer
@@ -34,12 +37,32 @@ RETRAIN = "retrain"
 JobFunc = Callable[[datetime], Mapping[str, int] | None]
 
 
+def retrain_job(
+    engine: Engine, models_dir: Path, *, labels: Path | None = None, corpus: Path | None = None
+) -> JobFunc:
+    """Train on the seed labels and every curator's call, as `veille train` does; the new
+    model becomes current unless it scores lower. Figures for the job's history row."""
+
+    def run(now: datetime) -> dict[str, int]:
+        with session_scope(engine) as s:
+            curated = stored_labels.curator_examples(s)
+        examples, _, note = classify.training_examples(curated, labels, corpus)
+        log.info("retraining", extra={"stage": "classify", "note": note})
+        result = classify.train(examples)
+        decision = classify.save_and_maybe_promote(result, models_dir, now)
+        return {"examples": len(examples), "curated": len(curated),
+                "promoted": int(decision.promoted),
+                "macro_f1_permille": round(1000 * decision.macro_f1)}
+
+    return run
+
+
 def render_card(text: str) -> Markup:
     """The model card's Markdown as HTML: raw HTML escaped, only safe links, plots from here."""
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     default_image = md.renderer.rules.get("image")
 
-    def image(tokens, idx, options, env):  # noqa: ANN001, ANN202
+    def image(renderer, tokens, idx, options, env):  # noqa: ANN001, ANN202
         src = tokens[idx].attrGet("src") or ""
         if "/" not in src and src.endswith(".png"):
             tokens[idx].attrSet("src", f"/model/figures/{src}")
@@ -105,9 +128,7 @@ def model_page(request: Request) -> Response:
         request, "model.html", model=model, sidecar=sidecar, since=since, judged=judged,
         corrected=corrected, runs=runs, versions=versions, figures=_figures(models_dir),
         card=render_card(card.read_text(encoding="utf-8")) if card.is_file() else None,
-        can_retrain=state.retrainer is not None,
-        retraining=any(r.outcome == "running" for r in runs) or (
-            state.retrainer is not None and state.retrainer.running),
+        retraining=state.retrainer.running or any(r.outcome == "running" for r in runs),
         flash=request.session.pop("flash", None),
         can_roll_back=any(v.get("status") == "previous" for v in versions),
     )
@@ -122,8 +143,6 @@ def figure(request: Request, name: str) -> Response:
 
 @router.post("/model/retrain")
 def retrain(request: Request, user: Annotated[Curator, Depends(require_admin)]) -> Response:
-    if request.app.state.retrainer is None:
-        raise HTTPException(status_code=404)
     started = request.app.state.retrainer.start()
     log.info("retrain requested", extra={"user": user.name, "started": started})
     tr = renderer(request).gettext

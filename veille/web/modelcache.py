@@ -74,11 +74,13 @@ class ModelCache:
         found = dict(getattr(model, "thresholds", None) or {})
         return {t: float(found.get(t, DEFAULT_THRESHOLD)) for t in TOPICS}
 
-    def review_order(self, candidates: list[tuple[int, dict[str, float]]]) -> list[int]:
-        """Candidate ids, most useful to review first (the classifier's active-learning order)."""
+    def review_order(self, candidates: list[tuple[int, dict[str, float], int]]) -> list[int]:
+        """Candidate ids, most useful to review first (the classifier's active-learning order,
+        which also spreads them over sources)."""
         from veille import classify
 
-        wrapped = [classify.ReviewCandidate(id=i, scores=s) for i, s in candidates]
+        wrapped = [classify.ReviewCandidate(id=i, scores=s, source=str(src))
+                   for i, s, src in candidates]
         return list(classify.review_order(wrapped, self.thresholds()))
 
     def explain(self, item_id: int, doc: Doc, k: int = 8) -> Explanation | None:

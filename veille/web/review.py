@@ -18,8 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from veille.store import reviews, session_scope, utcnow
+from veille.store.labels import doc_of
 from veille.store.models import Item
-from veille.types import TOPICS, Doc
+from veille.types import TOPICS
 from veille.web.auth import require_curator
 from veille.web.render import local_path, renderer
 from veille.web.session import Curator
@@ -57,11 +58,6 @@ def parse_query(params: dict[str, str]) -> tuple[reviews.QueueFilter, str, int]:
     sort = params.get("sort") if params.get("sort") in SORTS else "useful"
     page = params.get("page", "1")
     return filters, sort, max(1, min(int(page), 10_000)) if page.isdigit() else 1
-
-
-def doc_of(item: Item) -> Doc:
-    return Doc(title=item.title, text=item.text, summary=item.summary or item.feed_summary,
-               lang=item.lang)
 
 
 def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:

@@ -1,0 +1,128 @@
+"""Model page: figures, plots and card of a real (small) model, corrections since training,
+rollback, and "retrain now" running in the background as the retrain job."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from tests.conftest import shared_path
+from tests.e2e.seed import Seeded, login, seed, use_light_hashing
+from veille import classify
+from veille.scheduler.runner import JobRunner
+from veille.settings import Settings
+from veille.store import session_scope, utcnow
+from veille.store.models import JobRun
+from veille.web import model as model_page
+from veille.web.app import create_app
+
+
+@pytest.fixture(scope="module")
+def small_labels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """240 single-topic or off-topic seed labels (a model in seconds, every class populated
+    for cross-validation) and the shared corpus, both read in place."""
+    labels = [line for line in shared_path("labels", "train.jsonl").read_text().splitlines()
+              if len(json.loads(line)["labels"]) <= 1]
+    random.Random(7).shuffle(labels)
+    path = tmp_path_factory.mktemp("labels") / "small.jsonl"
+    path.write_text("\n".join(labels[:240]) + "\n")
+    return path, shared_path("corpora", "articles.jsonl")
+
+
+@pytest.fixture(scope="module")
+def trained(small_labels: tuple[Path, Path]) -> classify.TrainResult:
+    examples, problems, _ = classify.training_examples([], *small_labels)
+    assert not problems and len(examples) == 240
+    return classify.train(examples, folds=3)
+
+
+@pytest.fixture
+def site(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, Seeded, Path]]:
+    use_light_hashing(monkeypatch)
+    models = tmp_path / "models"
+    app = create_app(settings.model_copy(update={"models_dir": models}))
+    seeded = seed(app.state.engine)
+    with TestClient(app, follow_redirects=False) as client:
+        yield client, seeded, models
+
+
+def test_without_a_model_the_page_says_so(site) -> None:  # noqa: ANN001
+    client, _, _ = site
+    login(client)
+    page = client.get("/model")
+    assert page.status_code == 200 and "Aucun modèle n’a encore été entraîné" in page.text
+
+
+def test_figures_plots_card_and_corrections(site, trained) -> None:  # noqa: ANN001
+    client, seeded, models = site
+    decision = classify.save_and_maybe_promote(trained, models, utcnow())
+    token = login(client)
+    client.post(f"/review/items/{seeded.items['budget']}/toggle",
+                data={"csrf_token": token, "topic": "open_collaboration"})
+    client.post(f"/review/items/{seeded.items['osm']}/accept", data={"csrf_token": token})
+    page = client.get("/model").text
+    assert decision.version in page
+    f1 = trained.metrics["cv"]["topics"]["open_collaboration"]["f1"]
+    assert f"<strong>{f1:.2f}</strong>" in page
+    assert "2 articles jugés par les curateurs, dont 1 corrige la prédiction" in page
+    plots = re.findall(r'<img src="/model/figures/([^"]+\.png)"', page)
+    assert {"pr_curves.png", "confusion.png"} <= set(plots)
+    png = client.get("/model/figures/pr_curves.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    for sneaky in ("registry.json", "..%2Fregistry.json", f"{decision.version}.skops"):
+        assert client.get(f"/model/figures/{sneaky}").status_code == 404
+    assert "<table>" in page.split("Fiche du modèle")[1]  # the card's Markdown table
+    assert "Réentraîner maintenant" not in page  # a curator may not
+
+
+def test_rollback_is_for_admins_and_switches_the_model(site, trained) -> None:  # noqa: ANN001
+    client, _, models = site
+    first = classify.save_and_maybe_promote(trained, models, utcnow()).version
+    second = classify.save_and_maybe_promote(trained, models, utcnow()).version
+    assert first != second
+    token = login(client)
+    assert client.post("/model/rollback", data={"csrf_token": token}).status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    token = login(client, "root")
+    assert client.app.state.model.current().version == second
+    reply = client.post("/model/rollback", data={"csrf_token": token})
+    assert reply.status_code == 303
+    assert json.loads((models / "registry.json").read_text())["current"] == first
+    assert client.app.state.model.current().version == first
+    page = client.get("/model").text
+    assert f"Le modèle courant est maintenant {first}." in page
+    again = client.post("/model/rollback", data={"csrf_token": token})
+    assert again.status_code == 303 and "no earlier model" in client.get("/model").text
+
+
+def test_retrain_now_runs_in_the_background(site, small_labels) -> None:  # noqa: ANN001
+    client, seeded, models = site
+    app = client.app
+    job = model_page.retrain_job(app.state.engine, models, labels=small_labels[0],
+                                 corpus=small_labels[1])
+    app.state.retrainer = model_page.Retrainer(JobRunner(app.state.engine), job,
+                                               on_done=app.state.model.reload)
+    token = login(client, "root")
+    client.post(f"/review/items/{seeded.items['osm']}/offtopic", data={"csrf_token": token})
+    assert client.post("/model/retrain", data={"csrf_token": token}).status_code == 303
+    assert "Entraînement lancé" in client.get("/model").text
+    client.post("/model/retrain", data={"csrf_token": token})
+    assert "déjà en cours" in client.get("/model").text or not app.state.retrainer.running
+    app.state.retrainer.wait(timeout=120)
+    with session_scope(app.state.engine) as s:
+        run = s.exec(select(JobRun).where(JobRun.job == "retrain")).one()
+    assert run.outcome == "ok", run.error
+    assert run.counts["examples"] == 241 and run.counts["curated"] == 1
+    assert run.counts["promoted"] == 1
+    assert app.state.model.current() is not None  # reloaded without a restart
+    page = client.get("/model").text
+    assert "promu" in page and "sur 241 articles, 1 des curateurs" in page
