@@ -1,0 +1,130 @@
+"""After ingestion: article pages fetched and extracted, stories formed, nothing redone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from tests.localweb import LocalWeb
+from veille import pipeline
+from veille.settings import Settings
+from veille.store import Item, Source, Story, session_scope
+from veille.types import TOPICS, SourceSpec
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+STORY = (
+    "Les habitants de Saint-Aubin-des-Prés ont racheté l'épicerie du village, menacée de "
+    "fermeture depuis le départ à la retraite de son gérant. Cent vingt familles ont pris des "
+    "parts dans la coopérative créée pour l'occasion, une SCIC qui associe la commune, les "
+    "producteurs des environs et les clients. Le magasin rouvrira en janvier avec un café "
+    "associatif et un point relais pour les colis. Les bénévoles assureront l'ouverture le "
+    "dimanche matin, jour de marché. La mairie met le local à disposition pour un loyer "
+    "symbolique pendant trois ans, le temps que l'activité trouve son équilibre."
+)
+OTHER = (
+    "Le conseil départemental a voté mardi le budget des routes pour l'an prochain. Les "
+    "travaux de la rocade nord commenceront au printemps et dureront dix-huit mois selon le "
+    "calendrier présenté par le vice-président chargé des mobilités. Une déviation sera mise "
+    "en place pendant toute la durée du chantier, et les poids lourds devront emprunter "
+    "l'autoroute. Les riverains seront reçus en réunion publique le mois prochain."
+)
+
+
+def _page(title: str, text: str, boilerplate: str) -> bytes:
+    paragraphs = "".join(f"<p>{s.strip()}.</p>" for s in text.split(".") if s.strip())
+    return (
+        f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>{title}</title>"
+        f"</head><body><nav><a href='/'>Accueil</a> <a href='/agenda'>Agenda</a></nav>"
+        f"<article><h1>{title}</h1>{paragraphs}</article>"
+        f"<footer><p>{boilerplate}</p></footer></body></html>"
+    ).encode()
+
+
+def _feed(web: LocalWeb, name: str, items: list[tuple[str, str, str]]) -> SourceSpec:
+    entries = "".join(
+        f"<item><title>{t}</title><link>{web.url(path)}</link><guid>{name}{path}</guid>"
+        f"<description>{desc}</description><pubDate>Tue, 24 Nov 2026 09:00:00 GMT</pubDate>"
+        "</item>"
+        for t, path, desc in items
+    )
+    body = f"<?xml version='1.0'?><rss version='2.0'><channel><title>{name}</title>{entries}"
+    web.route(f"/{name}.xml", body + "</channel></rss>", headers={"ETag": f'"{name}"'})
+    return SourceSpec(name=name, url=web.url(f"/{name}.xml"))
+
+
+def _items(engine: Engine) -> list[tuple[Item, str]]:
+    with session_scope(engine) as s:
+        query = select(Item, Source.name).join(Source).order_by(Item.id)
+        return [(i, n) for i, n in s.exec(query)]
+
+
+def test_articles_extracted_stories_formed_and_never_redone(
+    web: LocalWeb, engine: Engine, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"fetch_articles": True, "extract_workers": 1})
+    web.route("/a/epicerie", _page("Saint-Aubin rachète son épicerie", STORY, "Le Courrier"))
+    web.route("/b/epicerie", _page("Une épicerie coopérative", STORY, "Territoires Infos"))
+    web.route("/a/routes", _page("Le budget des routes", OTHER, "Le Courrier"))
+    specs = (
+        _feed(
+            web,
+            "courrier",
+            [
+                ("Saint-Aubin rachète son épicerie", "/a/epicerie", "Une SCIC pour l'épicerie."),
+                ("Le budget des routes", "/a/routes", "La rocade nord."),
+                ("Page disparue", "/a/gone", "Le texte du flux reste disponible pour cet article."),
+            ],
+        ),
+        _feed(
+            web,
+            "territoires",
+            [
+                ("Une épicerie coopérative", "/b/epicerie", "Reprise par les habitants."),
+            ],
+        ),
+    )
+    report = pipeline.pull(engine, settings, specs=specs, now=NOW)
+    assert report.new_items == 4
+    rows = {i.url.rsplit("/", 1)[-1] + "@" + n: i for i, n in _items(engine)}
+    epicerie, copy = rows["epicerie@courrier"], rows["epicerie@territoires"]
+    assert epicerie.extraction == "article" and epicerie.extraction_reason == "ok"
+    assert "Cent vingt familles" in epicerie.text and "Accueil" not in epicerie.text
+    assert epicerie.lang == "fr" and 0 < len(epicerie.summary) <= 420
+    assert "<script" not in epicerie.html_excerpt
+    gone = rows["gone@courrier"]
+    assert gone.extraction == "summary" and "404" in (gone.extraction_reason or "")
+    assert gone.text.startswith("Le texte du flux")
+    # The same story told by two sources is one story; different news is not merged.
+    assert epicerie.story_id == copy.story_id != rows["routes@courrier"].story_id
+    with session_scope(engine) as s:
+        story = s.get(Story, epicerie.story_id)
+        assert story is not None and story.size == 2
+        assert story.representative_id in {epicerie.id, copy.id}
+    assert all(i.minhash for i in (epicerie, copy))
+    # Classified with the committed seed model as they were stored.
+    assert epicerie.model_version and set(epicerie.scores) == set(TOPICS)
+    assert "social_innovation" in epicerie.labels
+
+    page_hits = len(web.hits("/a/epicerie"))
+    again = pipeline.pull(engine, settings, specs=specs, force=True, now=NOW)
+    assert again.new_items == 0 and again.extractions == {}
+    assert len(web.hits("/a/epicerie")) == page_hits  # a re-pull never re-extracts
+
+
+def test_items_a_stopped_run_left_unextracted_are_picked_up(
+    web: LocalWeb, engine: Engine, settings: Settings
+) -> None:
+    spec = _feed(web, "courrier", [("Le budget des routes", "/a/routes", OTHER)])
+    off = settings.model_copy(update={"fetch_articles": False})
+    pipeline.pull(engine, off, specs=(spec,), now=NOW)
+    with session_scope(engine) as s:  # as if the run had stopped before extraction
+        for item in s.exec(select(Item)):
+            item.extraction, item.text = None, ""
+            s.add(item)
+    report = pipeline.pull(engine, off, specs=(replace(spec, url=spec.url),), now=NOW)
+    assert report.new_items == 0 and report.extractions == {"summary": 1}
+    ((item, _),) = _items(engine)
+    assert item.extraction == "summary" and "rocade nord" in item.text
