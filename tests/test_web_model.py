@@ -72,7 +72,7 @@ def test_figures_plots_card_and_corrections(site, trained) -> None:  # noqa: ANN
     page = client.get("/model").text
     assert decision.version in page
     f1 = trained.metrics["cv"]["topics"]["open_collaboration"]["f1"]
-    assert f"<strong>{f1:.2f}</strong>" in page
+    assert f"<strong>{f1:.2f}</strong>".replace(".", ",") in page
     assert "2 articles jugés par les curateurs, dont 1 corrige la prédiction" in page
     plots = re.findall(r'<img src="/model/figures/([^"]+\.png)"', page)
     assert {"pr_curves.png", "confusion.png"} <= set(plots)

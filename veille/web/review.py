@@ -28,7 +28,7 @@ from veille.web.session import Curator
 log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(require_curator)])
 PAGE = 20
-CANDIDATES = 2000
+CANDIDATES = 1000  # the newest matching items the active-learning order ranks
 COUNT_CAP = 2000  # a filtered queue counts this far, then says "more than 2,000"
 SORTS = ("useful", "newest", "oldest")
 LANGS = ("fr", "en", "other")
