@@ -50,7 +50,11 @@ def state(ctx: typer.Context) -> State:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line with the fixed keys passed as `extra`."""
 
-    _skip = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+    # uvicorn adds an ANSI-coloured copy of its message: noise in a log file.
+    _skip = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+        "message",
+        "color_message",
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         out = {

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+from apscheduler.schedulers.base import BaseScheduler
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -25,7 +26,7 @@ from veille import i18n
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import open_store
-from veille.web import auth, model, review, sources, stats
+from veille.web import auth, model, public, review, sources, stats
 from veille.web.modelcache import ModelCache
 from veille.web.render import LANG_COOKIE, N_, Renderer, local_path, renderer
 from veille.web.session import MAX_AGE, load_curator
@@ -54,16 +55,30 @@ CSRF_MESSAGE = N_(
 )
 
 
-def create_app(settings: Settings, *, retrain: model.JobFunc | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    retrain: model.JobFunc | None = None,
+    scheduler: BaseScheduler | None = None,
+) -> FastAPI:
     """The app over the store of `settings`. `retrain(now) -> figures` is what "retrain now"
-    runs as the `retrain` job (default: seed and curators' labels, as `veille train`)."""
+    runs as the `retrain` job (default: seed and curators' labels, as `veille train`).
+    A `scheduler` given here starts with the app and stops with it: on SIGTERM its running
+    jobs finish their writes before the process exits."""
     engine = open_store(settings.db_url)
     retrain = retrain or model.retrain_job(engine, settings.models_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None and scheduler.running:
+                log.info("stopping the scheduler; running jobs finish first")
+                scheduler.shutdown(wait=True)
+            engine.dispose()
 
     app = FastAPI(
         title="veille", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
@@ -71,6 +86,7 @@ def create_app(settings: Settings, *, retrain: model.JobFunc | None = None) -> F
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.scheduler = scheduler
     app.state.secret = settings.secret()
     app.state.renderer = Renderer(settings.language, settings.timezone)
     app.state.throttle = auth.LoginThrottle()
@@ -84,7 +100,9 @@ def create_app(settings: Settings, *, retrain: model.JobFunc | None = None) -> F
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.url.path != "/health" and not request.url.path.startswith("/static/"):
+        if request.url.path != "/health" and not request.url.path.startswith(
+            ("/static/", "/digests/")
+        ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -95,7 +113,8 @@ def create_app(settings: Settings, *, retrain: model.JobFunc | None = None) -> F
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_pages(app)
-    for module in (auth, review, sources, model, stats):
+    public.mount_archive(app)
+    for module in (auth, review, sources, model, stats, public):
         app.include_router(module.router)
 
     @app.get("/")

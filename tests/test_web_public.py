@@ -1,0 +1,102 @@
+"""Public routes: subscribe → confirm by the emailed link, one-click unsubscribe (RFC 8058),
+the archive and feeds served, /healthz and /metrics. No login anywhere here."""
+
+from __future__ import annotations
+
+import email
+import re
+from collections.abc import Iterator
+from email import policy
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from tests.e2e.seed import csrf_of
+from veille.settings import Settings
+from veille.store import Subscriber, session_scope
+from veille.web.app import create_app
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), follow_redirects=False) as c:
+        yield c
+
+
+def _outbox(settings: Settings) -> list[email.message.EmailMessage]:
+    files = sorted((settings.data_dir / "outbox").rglob("*.eml"))
+    return [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
+
+
+def _status(client: TestClient, address: str) -> str:
+    with session_scope(client.app.state.engine) as s:
+        return s.exec(select(Subscriber.status).where(Subscriber.email == address)).one()
+
+
+def test_subscribe_confirm_then_one_click_unsubscribe(
+    client: TestClient, settings: Settings
+) -> None:
+    form = client.get("/subscribe")
+    assert form.status_code == 200 and "S'abonner à la veille" in form.text
+    sent = client.post(
+        "/subscribe",
+        data={
+            "email": "Camille@Exemple.org",
+            "lang": "fr",
+            "topics": ["open_collaboration"],
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    assert sent.status_code == 200
+    assert _status(client, "camille@exemple.org") == "pending"
+    (mail,) = _outbox(settings)
+    body = mail.get_body(("plain",)).get_content()
+    link = re.search(r"https?://\S+/subscribe/confirm/\S+", body)
+    assert link, body
+    path = "/" + link.group(0).split("/", 3)[3]
+    assert client.get(path).status_code == 200
+    assert _status(client, "camille@exemple.org") == "confirmed"
+    assert client.get("/subscribe/confirm/forged-token").status_code == 400
+
+    # The unsubscribe link a digest carries, posted the way mail providers do (no session).
+    from veille.digest import tokens
+
+    with session_scope(client.app.state.engine) as s:
+        sub = s.exec(select(Subscriber)).one()
+        token = tokens.unsubscribe_token(
+            client.app.state.secret, subscriber_id=sub.id, email=sub.email
+        )
+    page = client.get(f"/unsubscribe/{token}")
+    assert page.status_code == 200 and 'method="post"' in page.text
+    assert _status(client, "camille@exemple.org") == "confirmed"  # a GET never unsubscribes
+    one_click = TestClient(client.app).post(
+        f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}
+    )
+    assert one_click.status_code == 200
+    assert _status(client, "camille@exemple.org") == "unsubscribed"
+    assert client.post("/unsubscribe/forged", data={}).status_code == 400
+
+
+def test_invalid_address_is_refused_with_a_message(client: TestClient) -> None:
+    form = client.get("/subscribe")
+    reply = client.post(
+        "/subscribe", data={"email": "pas-une-adresse", "csrf_token": csrf_of(form.text)}
+    )
+    assert reply.status_code == 400 and "pas-une-adresse" in reply.text
+
+
+def test_archive_feeds_health_and_metrics_are_public(
+    client: TestClient, settings: Settings
+) -> None:
+    folder = settings.data_dir / "digests"
+    (folder / "feeds").mkdir(parents=True, exist_ok=True)
+    (folder / "index.html").write_text("<h1>Archive</h1>", encoding="utf-8")
+    (folder / "feeds" / "all.atom").write_text("<feed/>", encoding="utf-8")
+    assert "Archive" in client.get("/digests/").text
+    assert client.get("/digests/feeds/all.atom").text == "<feed/>"
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["database"] == "ok" and health.json()["scheduler"] == "off"
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200 and "veille_fetches_total" in metrics.text

@@ -1,0 +1,41 @@
+"""The work behind each scheduled job, wired once for `veille serve` and `veille run`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from veille import pipeline, publish
+from veille.digest import issue
+from veille.pipeline.retrain import corrections_since_training, retrain_job
+from veille.scheduler import Jobs
+from veille.settings import Settings
+from veille.sources import load_sources
+
+
+def make_jobs(engine: Engine, settings: Settings) -> Jobs:
+    def pull(now: datetime) -> dict[str, int]:
+        # feeds.yaml is read at every run, so an edit takes effect without a restart.
+        report = pipeline.pull(engine, settings, specs=load_sources(settings.sources), now=now)
+        return {
+            "sources": report.sources,
+            "ok": report.ok,
+            "unchanged": report.unchanged,
+            "failed": report.failed,
+            "new_items": report.new_items,
+        }
+
+    def digest(now: datetime) -> dict[str, int]:
+        return issue.run(engine, settings=settings, now=now).figures()
+
+    def publish_job(now: datetime) -> dict[str, int]:
+        return publish.publish_all(engine, settings=settings, now=now).figures()
+
+    return Jobs(
+        pull=pull,
+        digest=digest,
+        publish=publish_job,
+        retrain=retrain_job(engine, settings.models_dir),
+        retrain_due=lambda: corrections_since_training(engine, settings.models_dir) > 0,
+    )
