@@ -125,12 +125,28 @@ def items_cmd(
         for item, name in found:
             out.write(json.dumps(item_record(item, name), ensure_ascii=False) + "\n")
         return
-    table = Table("id", "first seen", "source", "title", box=None)
+    table = Table(
+        "id",
+        "first seen",
+        "source",
+        "title",
+        "text",
+        "lang",
+        "story",
+        "topics",
+        "summary",
+        box=None,
+    )
     for item, name in found:
         table.add_row(
             str(item.id),
             item.first_seen_at.strftime("%Y-%m-%d %H:%M"),
             name,
             item.title or item.url,
+            item.extraction or "pending",
+            item.lang or "",
+            str(item.story_id or ""),
+            ", ".join(item.curator_labels if item.curator_labels is not None else item.labels),
+            (item.summary[:80] + "…") if len(item.summary) > 80 else item.summary,
         )
     Console().print(table)
