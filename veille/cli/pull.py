@@ -126,16 +126,7 @@ def items_cmd(
             out.write(json.dumps(item_record(item, name), ensure_ascii=False) + "\n")
         return
     table = Table(
-        "id",
-        "first seen",
-        "source",
-        "title",
-        "text",
-        "lang",
-        "story",
-        "topics",
-        "summary",
-        box=None,
+        "id", "first seen", "source", "title", "text", "lang", "story", "topics", box=None
     )
     for item, name in found:
         table.add_row(
@@ -147,6 +138,8 @@ def items_cmd(
             item.lang or "",
             str(item.story_id or ""),
             ", ".join(item.curator_labels if item.curator_labels is not None else item.labels),
-            (item.summary[:80] + "…") if len(item.summary) > 80 else item.summary,
         )
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped into grep or less: no wrapping at 80 columns
+        console = Console(width=200)
+    console.print(table)
