@@ -16,6 +16,7 @@ from sqlmodel import select
 from tests.conftest import shared_path
 from tests.e2e.seed import Seeded, login, seed, use_light_hashing
 from veille import classify
+from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import session_scope, utcnow
@@ -107,8 +108,7 @@ def test_rollback_is_for_admins_and_switches_the_model(site, trained) -> None:  
 def test_retrain_now_runs_in_the_background(site, small_labels) -> None:  # noqa: ANN001
     client, seeded, models = site
     app = client.app
-    job = model_page.retrain_job(app.state.engine, models, labels=small_labels[0],
-                                 corpus=small_labels[1])
+    job = retrain_job(app.state.engine, models, labels=small_labels[0], corpus=small_labels[1])
     app.state.retrainer = model_page.Retrainer(JobRunner(app.state.engine), job,
                                                on_done=app.state.model.reload)
     token = login(client, "root")

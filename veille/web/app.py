@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from veille import i18n
+from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import open_store
@@ -66,7 +67,7 @@ def create_app(
     A `scheduler` given here starts with the app and stops with it: on SIGTERM its running
     jobs finish their writes before the process exits."""
     engine = open_store(settings.db_url)
-    retrain = retrain or model.retrain_job(engine, settings.models_dir)
+    retrain = retrain or retrain_job(engine, settings.models_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -18,14 +18,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy.engine import Engine
 
-from veille import classify
 from veille.classify import artefacts
 from veille.errors import VeilleError
 from veille.scheduler.runner import JobRunner
 from veille.store import jobs as store_jobs
-from veille.store import labels as stored_labels
 from veille.store import reviews, session_scope
 from veille.web.auth import require_admin, require_curator
 from veille.web.render import renderer
@@ -35,26 +32,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(require_curator)])
 RETRAIN = "retrain"
 JobFunc = Callable[[datetime], Mapping[str, int] | None]
-
-
-def retrain_job(
-    engine: Engine, models_dir: Path, *, labels: Path | None = None, corpus: Path | None = None
-) -> JobFunc:
-    """Train on the seed labels and every curator's call, as `veille train` does; the new
-    model becomes current unless it scores lower. Figures for the job's history row."""
-
-    def run(now: datetime) -> dict[str, int]:
-        with session_scope(engine) as s:
-            curated = stored_labels.curator_examples(s)
-        examples, _, note = classify.training_examples(curated, labels, corpus)
-        log.info("retraining", extra={"stage": "classify", "note": note})
-        result = classify.train(examples)
-        decision = classify.save_and_maybe_promote(result, models_dir, now)
-        return {"examples": len(examples), "curated": len(curated),
-                "promoted": int(decision.promoted),
-                "macro_f1_permille": round(1000 * decision.macro_f1)}
-
-    return run
 
 
 def render_card(text: str) -> Markup:
