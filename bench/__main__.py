@@ -8,6 +8,7 @@ bench/results/latest.json) and Markdown (next to it, .md) for BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"{SHARED / 'corpora'} is absent: the synthetic web is built from it")
         return 2
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
-    started = time.time()
+    started, load_before = time.time(), os.getloadavg()[0]
     try:
         with tempfile.TemporaryDirectory(prefix="veille-bench-") as tmp:
             rows = run_sections(args, size, Path(tmp))
@@ -141,9 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
+        # The machine may be shared: the load says how much the absolute times are worth.
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     print(text_table(rows))
-    print(f"\n{meta['command']}: {meta['duration_s']} s on {meta['machine']}")
+    print(
+        f"\n{meta['command']}: {meta['duration_s']} s on {meta['machine']}, "
+        f"load average {meta['load_average'][0]} at start, {meta['load_average'][1]} at end"
+    )
     write_json(args.json, rows, meta)
     args.json.with_suffix(".md").write_text(markdown_table(rows) + "\n")
     return 0

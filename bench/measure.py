@@ -1,10 +1,11 @@
 """Run one command and measure it: wall time, CPU seconds, peak memory, exit status.
 
-CPU comes from the kernel (wait4 on the child, which includes the worker processes it
-reaped). Memory is sampled from /proc every 0.1 s over the whole process tree (a pipeline with
-extraction workers): the peak of the summed PSS, which counts pages shared between forked
-workers once, and the largest VmHWM (a process's own peak RSS). wait4's ru_maxrss is not used:
-on Linux it carries the harness's own RSS into every child it starts.
+The process tree (a pipeline with extraction workers) is sampled from /proc every 0.1 s:
+memory as the peak of the summed PSS, which counts pages shared between forked workers once,
+and the largest VmHWM (a process's own peak RSS); CPU as each process's own time last seen.
+CPU is the larger of that sum and wait4's figure for the child (exact, but blind to workers
+whose parent never reaped them, such as a forkserver's). wait4's ru_maxrss is not used: on
+Linux it carries the harness's own RSS into every child it starts.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
 def _memory_mb(pid: int) -> tuple[float, float]:
     """(PSS, peak RSS) of one process, 0 when it is gone."""
     pss = hwm = 0.0
@@ -72,10 +76,37 @@ def _memory_mb(pid: int) -> tuple[float, float]:
     return pss, hwm
 
 
-def tree_memory_mb(pid: int) -> tuple[float, float]:
-    """(summed PSS, largest peak RSS) over the process tree rooted at `pid`."""
-    samples = [_memory_mb(p) for p in _children(pid)]
-    return sum(s[0] for s in samples), max((s[1] for s in samples), default=0.0)
+def _cpu_s(pid: int) -> float | None:
+    """A process's own user + system time, None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class TreeSampler:
+    """Peaks of memory and CPU last seen per process, over the tree rooted at `pid`."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.pss_mb = self.hwm_mb = 0.0
+        self.cpu: dict[int, float] = {}
+
+    def sample(self) -> None:
+        pss = 0.0
+        for p in _children(self.pid):
+            mem, hwm = _memory_mb(p)
+            pss += mem
+            self.hwm_mb = max(self.hwm_mb, hwm)
+            cpu = _cpu_s(p)
+            if cpu is not None:
+                self.cpu[p] = cpu
+        self.pss_mb = max(self.pss_mb, pss)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.cpu.values())
 
 
 def run_measured(
@@ -98,12 +129,11 @@ def run_measured(
             start_new_session=True,
         )
         # Block in wait4 (exact wall time); sample memory and enforce the timeout aside.
-        peak, done, timed_out = [0.0, 0.0], threading.Event(), threading.Event()
+        tree, done, timed_out = TreeSampler(proc.pid), threading.Event(), threading.Event()
 
         def watch() -> None:
             while True:
-                pss, hwm = tree_memory_mb(proc.pid)
-                peak[:] = max(peak[0], pss), max(peak[1], hwm)
+                tree.sample()
                 if done.wait(0.1):
                     return
                 if timeout is not None and time.perf_counter() - start > timeout:
@@ -124,9 +154,9 @@ def run_measured(
             cmd=cmd,
             rc=proc.returncode,
             wall_s=wall,
-            cpu_s=usage.ru_utime + usage.ru_stime,
-            maxrss_mb=peak[1],
-            tree_mb=peak[0],
+            cpu_s=max(usage.ru_utime + usage.ru_stime, tree.cpu_s),
+            maxrss_mb=tree.hwm_mb,
+            tree_mb=tree.pss_mb,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
             timed_out=timed_out.is_set(),

@@ -18,6 +18,20 @@ from bench.corpus import ROOT
 from bench.measure import Run, run_measured
 
 VEILLE = [sys.executable, "-m", "veille"]
+# `veille` under pyinstrument, started with -c rather than `pyinstrument -m veille`: the
+# pipeline's forkserver re-imports the parent's __main__, which must not be pyinstrument's.
+PROFILED = """import sys
+from pyinstrument import Profiler
+out, sys.argv = sys.argv[1], ["veille", *sys.argv[2:]]
+profiler = Profiler()
+profiler.start()
+try:
+    from veille.cli import main
+    main()
+finally:
+    profiler.stop()
+    open(out, "w").write(profiler.output_text())
+"""
 FEED_ONLY_FLAGS = ("--feeds-only", "--no-extract", "--skip-extract", "--no-articles")
 
 
@@ -70,21 +84,7 @@ class Veille:
     ) -> Run:
         """`veille ARGS…` measured; `env` adds variables for this run only; `profile` runs
         it under pyinstrument (main process only) and writes the text report there."""
-        prefix = (
-            VEILLE
-            if profile is None
-            else [
-                sys.executable,
-                "-m",
-                "pyinstrument",
-                "-r",
-                "text",
-                "-o",
-                str(profile),
-                "-m",
-                "veille",
-            ]
-        )
+        prefix = VEILLE if profile is None else [sys.executable, "-c", PROFILED, str(profile)]
         return run_measured(
             [*prefix, *args], env={**self.env, **(env or {})}, cwd=self.home, timeout=timeout
         )

@@ -84,7 +84,7 @@ def text_table(rows: list[Row]) -> str:
 
 
 def markdown_table(rows: list[Row]) -> str:
-    lines = ["| section | metric | value | target | | note |", "|---|---|---:|---|---|---|"]
+    lines = ["| section | metric | value | target | met? | note |", "|---|---|---:|---|---|---|"]
     for r in rows:
         note = r.note.replace("|", "\\|")
         lines.append(
