@@ -103,3 +103,23 @@ def test_too_few_labels_is_one_clear_error() -> None:
     ]
     with pytest.raises(VeilleError, match="not enough labelled items to train .*social_innovation"):
         train(few)
+
+
+def test_threads_share_a_model_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web app explains items from several threads while its cache of grams churns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from veille.classify import features
+
+    monkeypatch.setattr(features, "CACHE_WORDS", 5)  # cleared at nearly every call
+    model = tiny_result().model
+    docs = [e.doc for e in tiny_examples()]
+    expected = [p.scores for p in model.predict(docs)]
+
+    def one(i: int) -> dict[str, float]:
+        model.explain(docs[i], "open_collaboration")
+        return model.predict([docs[i]])[0].scores
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(one, list(range(len(docs))) * 2))
+    assert got == expected * 2

@@ -9,8 +9,10 @@ prints both side by side.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from itertools import repeat
 
-from veille.classify.text import body_of, fold, title_of
+from veille.classify.text import TOKEN, fold, folded
 from veille.types import TOPICS, Doc, Prediction
 
 # fmt: off
@@ -81,11 +83,52 @@ def _alternatives(node: dict) -> str:
 _PATTERNS = {topic: _pattern(KEYWORDS[topic]) for topic in TOPICS}
 
 
+def _needs(term: str) -> tuple[frozenset[str], str]:
+    """The words an item must contain for `term` to occur in it, and its open-ended prefix
+    when it is a single word ending in `*` (then no whole word is required)."""
+    words = TOKEN.findall(fold(term.rstrip("*")))
+    if term.endswith("*") and words:
+        prefix = words.pop()
+        return frozenset(words), prefix if not words else ""
+    return frozenset(words), ""
+
+
+_NEEDS = {topic: [_needs(term) for term in KEYWORDS[topic]] for topic in TOPICS}
+_PREFIXES = {topic: tuple(p for _, p in _NEEDS[topic] if p) for topic in TOPICS}
+# Each term's words, filed under the longest one: an item lacking every such anchor word
+# cannot contain the term, and that is one set intersection in C.
+_ANCHORED: dict[str, dict[str, list[frozenset[str]]]] = {topic: {} for topic in TOPICS}
+for _topic, _needed in _NEEDS.items():
+    for _words, _ in _needed:
+        if _words:
+            _ANCHORED[_topic].setdefault(max(sorted(_words), key=len), []).append(_words)
+_ANCHORS = {topic: frozenset(_ANCHORED[topic]) for topic in TOPICS}
+
+
+def _possible(topic: str, words: Collection[str]) -> bool:
+    """A cheap necessary condition on the item's words; the regex then decides. Most items
+    fail it for most topics, and a regex over the whole text is the costly part."""
+    for anchor in _ANCHORS[topic].intersection(words):
+        if any(all(w in words for w in needed) for needed in _ANCHORED[topic][anchor]):
+            return True
+    prefixes = _PREFIXES[topic]
+    return bool(prefixes) and any(map(str.startswith, words, repeat(prefixes)))
+
+
+def matches(words: Collection[str], text: str) -> dict[str, str | None]:
+    """Per topic, the first of its terms found in folded `text` (whose words are `words`)."""
+    out: dict[str, str | None] = {}
+    for topic in TOPICS:
+        found = _PATTERNS[topic].search(text) if _possible(topic, words) else None
+        out[topic] = found.group(0) if found else None
+    return out
+
+
 def keyword_matches(doc: Doc) -> dict[str, str | None]:
     """Per topic, the first of its terms found in the item (folded), or None."""
-    text = fold(f"{title_of(doc)}\n{body_of(doc)}")
-    found = {topic: _PATTERNS[topic].search(text) for topic in TOPICS}
-    return {topic: m.group(0) if m else None for topic, m in found.items()}
+    title, body = folded(doc)
+    text = f"{title}\n{body}"
+    return matches(set(TOKEN.findall(text)), text)
 
 
 def keyword_labels(doc: Doc) -> tuple[str, ...]:

@@ -59,10 +59,10 @@ def _labels(value: object) -> tuple[str, ...]:
 
 
 def _text(data: dict, key: str, required: bool) -> str:
+    if key not in data and required:
+        raise ValueError(f"missing `{key}`")
     value = data.get(key)
-    if value is None:
-        if required:
-            raise ValueError(f"missing `{key}`")
+    if value is None:  # `"title": null` is an empty title, not an error
         return ""
     if not isinstance(value, str):
         raise ValueError(f"`{key}` must be a string")

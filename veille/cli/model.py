@@ -10,21 +10,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from veille import classify
-from veille.classify import metrics
-from veille.classify.examples import Problem, Record
 from veille.cli import app
 from veille.cli.common import state
 from veille.errors import ConfigError, VeilleError
 from veille.store import labels as stored
 from veille.store import session_scope, utcnow
 from veille.types import TOPICS
+
+if TYPE_CHECKING:
+    from veille.classify.examples import Problem, Record
+
+# veille.classify (scikit-learn, skops) is imported inside the commands that use it, so the
+# other commands of the CLI do not pay for it at start-up.
 
 model_app = typer.Typer(help="Versions of the classifier model.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -53,6 +56,12 @@ def _figures_table(title: str, model: dict, baseline: dict | None) -> Table:
     return table
 
 
+def _console() -> Console:
+    # Not a terminal (a pipe, a log): rich would wrap the tables at 80 columns.
+    console = Console()
+    return console if console.is_terminal else Console(width=110)
+
+
 def _say_problems(path: Path | str, problems: list[Problem]) -> None:
     for problem in problems[:20]:
         typer.echo(f"{path}: {problem}", err=True)
@@ -77,6 +86,8 @@ def train_cmd(
     ] = False,
 ) -> None:
     """Train on seed and curators' labels; keep the model only if it is not worse."""
+    from veille import classify
+
     st = state(ctx)
     with session_scope(st.engine) as session:
         curated = stored.curator_examples(session)
@@ -85,7 +96,7 @@ def train_cmd(
     typer.echo(f"training on {len(examples)} items: {note}")
     result = classify.train(examples, by_source=by_source)
     cv = result.metrics["cv"]
-    Console().print(
+    _console().print(
         _figures_table(
             f"{cv['folds']}-fold cross-validation (keyword baseline)",
             cv,
@@ -126,6 +137,8 @@ def _opened(path: Path, mode: str) -> Iterator[IO[str]]:
 
 
 def _records(path: Path, need_labels: bool) -> Iterator[Record | Problem]:
+    from veille import classify
+
     if str(path) != "-":
         yield from classify.read_lines(path, need_labels=need_labels)
         return
@@ -137,6 +150,8 @@ def _records(path: Path, need_labels: bool) -> Iterator[Record | Problem]:
 
 
 def _chunks(path: Path, need_labels: bool, problems: list[Problem]) -> Iterator[list[Record]]:
+    from veille.classify.examples import Problem
+
     chunk: list[Record] = []
     for found in _records(path, need_labels):
         if isinstance(found, Problem):
@@ -158,6 +173,8 @@ def classify_cmd(
     output: Annotated[Path, typer.Option("--output", help="JSON lines; `-` writes stdout.")],
 ) -> None:
     """Label each line ({id, title, text[, summary, lang, url]}) with topics and scores."""
+    from veille import classify
+
     model = classify.load_model(_models_dir(ctx))
     start, count, problems = time.perf_counter(), 0, []
     with _opened(output, "w") as out:
@@ -190,6 +207,9 @@ def evaluate_cmd(
     ] = False,
 ) -> None:
     """Score the model on lines that carry their true `labels`."""
+    from veille import classify
+    from veille.classify import metrics
+
     model = None if baseline else classify.load_model(_models_dir(ctx))
     truth, predicted, problems = [], [], []
     for chunk in _chunks(input, True, problems):
@@ -204,7 +224,7 @@ def evaluate_cmd(
     if as_json:
         typer.echo(json.dumps(figures, indent=2))
         return
-    Console().print(_figures_table(f"{figures['model']} on {len(truth)} items", figures, None))
+    _console().print(_figures_table(f"{figures['model']} on {len(truth)} items", figures, None))
     typer.echo(f"off-topic precision {figures['off_topic']['precision']:.3f}")
 
 
@@ -217,6 +237,8 @@ def reclassify_cmd(
     ] = False,
 ) -> None:
     """Run the current model again over recent items; show (and save) topic changes."""
+    from veille import classify
+
     st = state(ctx)
     model = classify.load_model(st.settings.models_dir)
     now = utcnow()
@@ -247,6 +269,8 @@ def reclassify_cmd(
 @model_app.command("history")
 def history_cmd(ctx: typer.Context) -> None:
     """Every trained model, newest first, with its figures and whether it is current."""
+    from veille import classify
+
     rows = classify.history(_models_dir(ctx))
     if not rows:
         typer.echo("no model trained yet: run `veille train`")
@@ -263,11 +287,13 @@ def history_cmd(ctx: typer.Context) -> None:
             e["status"],
             versus,
         )
-    Console().print(table)
+    _console().print(table)
 
 
 @model_app.command("rollback")
 def rollback_cmd(ctx: typer.Context) -> None:
     """Make the previous model current again."""
+    from veille import classify
+
     version = classify.rollback(_models_dir(ctx))
     typer.echo(f"model {version} is current again")

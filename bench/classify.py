@@ -1,0 +1,88 @@
+"""The topic classifier: quality against keyword rules, generalisation, training and speed.
+
+1. 5-fold cross-validated precision / recall / F1 per topic and macro-F1 of the model on the
+   seed labels (../shared/labels joined with ../shared/corpora/articles.jsonl), side by side
+   with the keyword-rules baseline on the same items, and the training time of `train`
+   (cross-validation, calibration, thresholds and the final fit).
+2. Held-out sources: the same, with folds that leave whole sources out (GroupKFold).
+3. `veille classify` on 10,000 items (corpus records cycled with distinct ids) in a real
+   process with the committed model: wall time, items per second, CPU, peak memory (the
+   harness's own row, bench/delivery.py).
+
+    .venv/bin/python -m bench.classify [--items 10000] [--skip-train]
+
+Nothing is written into the project: the model trained here stays in memory, the JSON lines
+for `veille classify` live in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from veille.classify import read_seed, train
+from veille.classify.train import held_out_by_source
+from veille.types import TOPICS
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+LABELS = SHARED / "labels" / "train.jsonl"
+CORPUS = SHARED / "corpora" / "articles.jsonl"
+
+
+def _row(name: str, model: dict, base: dict) -> str:
+    cells = [f"{model[k]:.3f} / {base[k]:.3f}" for k in ("precision", "recall", "f1")]
+    return f"  {name:<27}" + "".join(f"{c:>18}" for c in cells)
+
+
+def quality() -> None:
+    examples, _ = read_seed(LABELS, CORPUS)
+    print(f"seed: {len(examples)} labelled items, {len({e.source for e in examples})} sources")
+    start = time.perf_counter()
+    result = train(examples)
+    seconds = time.perf_counter() - start
+    cv, base = result.metrics["cv"], result.metrics["baseline"]
+    print("\n5-fold cross-validation: model / keyword rules")
+    print(f"  {'topic':<27}{'precision':>18}{'recall':>18}{'F1':>18}")
+    for topic in TOPICS:
+        print(_row(topic, cv["topics"][topic], base["topics"][topic]))
+    print(_row("off-topic", cv["off_topic"], base["off_topic"]))
+    print(f"  {'macro-F1':<27}{'':>36}{cv['macro_f1']:.3f} / {base['macro_f1']:.3f}".rstrip())
+    print(f"\ntraining (5 CV fits + calibration + thresholds + final fit): {seconds:.1f} s")
+    start = time.perf_counter()
+    held = held_out_by_source(examples)
+    print(
+        f"\nheld-out sources ({held['folds']} folds, whole sources left out): macro-F1 "
+        f"{held['macro_f1']:.3f} (keyword rules {held['baseline_macro_f1']:.3f}); per topic "
+        + ", ".join(f"{t} {f:.3f}" for t, f in held["topics"].items())
+        + f" [{time.perf_counter() - start:.0f} s]"
+    )
+
+
+def speed(count: int) -> None:
+    """The harness's classify row (bench/delivery.py): the same run `python -m bench` makes."""
+    from bench.delivery import classify_rows
+    from bench.ours import Veille
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (row,) = classify_rows(Veille(Path(tmp), []), count, timeout=600)
+    print(f"\nveille classify, {row.metric}: {row.shown()} wall including start-up; {row.note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000, help="items for the speed run")
+    parser.add_argument("--skip-train", action="store_true", help="only the speed run")
+    args = parser.parse_args()
+    if not (LABELS.is_file() and CORPUS.is_file()):
+        sys.exit(f"{SHARED} is absent: the benchmark reads the seed labels and corpus there")
+    if not args.skip_train:
+        quality()
+    speed(args.items)
+
+
+if __name__ == "__main__":
+    main()
