@@ -96,22 +96,19 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         ends = np.cumsum([len(g) for g in per_word])[:-1]
         return [part[part >= 0] for part in np.split(at, ends)] if words else []
 
-    def _gram_map(self, words: Sequence[str], grams: dict[str, int] | None = None) -> sp.csr_matrix:
-        """Batch words × grams: how often each gram occurs in each word. With the fitted
-        grams, each word's columns are cached: a word is split into grams once per process."""
-        if grams is not None:
-            columns = self._gram_columns(words, grams)
-        else:
-            # Reads go through a local dict: another thread may clear the cache meanwhile.
-            grams, cache = self._grams_at, self._gram_cache
-            local = {w: cache.get(w) for w in dict.fromkeys(words)}
-            missing = [w for w, c in local.items() if c is None]
-            new = dict(zip(missing, self._gram_columns(missing, grams), strict=True))
-            local.update(new)
-            if len(cache) > CACHE_WORDS:
-                cache.clear()
-            cache.update(new)
-            columns = [local[w] for w in words]
+    def _gram_map(self, words: Sequence[str]) -> sp.csr_matrix:
+        """Batch words × fitted grams: how often each gram occurs in each word. Each word's
+        columns are cached, so a word is split into grams once per process."""
+        # Reads go through a local dict: another thread may clear the cache meanwhile.
+        grams, cache = self._grams_at, self._gram_cache
+        local = {w: cache.get(w) for w in dict.fromkeys(words)}
+        missing = [w for w, c in local.items() if c is None]
+        new = dict(zip(missing, self._gram_columns(missing, grams), strict=True))
+        local.update(new)
+        if len(cache) > CACHE_WORDS:
+            cache.clear()
+        cache.update(new)
+        columns = [local[w] for w in words]
         lengths = [len(c) for c in columns]
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         indices = np.concatenate(columns) if columns else np.zeros(0, np.int32)
@@ -124,18 +121,22 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Sequence[Doc], y: object = None) -> TextFeatures:  # noqa: N803
         counts, words, _ = self._scan(X)
-        n_docs = counts.shape[0]
         present = (counts > 0).astype(np.float32)
-        word_df = np.asarray(present.sum(axis=0)).ravel()
-        self.words_ = _top(words, word_df, self.min_df, self.max_words)
-        all_grams = sorted({g for w in words for g in char_grams(w)})
-        gram_df = present @ self._gram_map(words, {g: j for j, g in enumerate(all_grams)})
-        gram_df = np.asarray((gram_df > 0).sum(axis=0)).ravel()
-        self.grams_ = _top(all_grams, gram_df, self.min_df, self.max_grams)
-        self._words_at = None
-        doc_df = present @ self._mapping(words)
-        df = np.asarray((doc_df > 0).sum(axis=0)).ravel()
-        self.idf_ = (np.log((1 + n_docs) / (1 + df)) + 1.0).astype(np.float32)
+        word_df = present.getnnz(axis=0)
+        per_word = [char_grams(w) for w in words]
+        all_grams = sorted({g for grams in per_word for g in grams})
+        at = {g: j for j, g in enumerate(all_grams)}
+        flat = [at[g] for grams in per_word for g in grams]
+        rows = np.repeat(np.arange(len(words)), [len(g) for g in per_word])
+        word_grams = sp.csr_matrix(
+            (np.ones(len(flat), np.float32), (rows, flat)), shape=(len(words), len(at))
+        )
+        gram_df = (present @ word_grams).getnnz(axis=0)  # documents holding each gram
+        self.words_, kept_word_df = _top(words, word_df, self.min_df, self.max_words)
+        self.grams_, kept_gram_df = _top(all_grams, gram_df, self.min_df, self.max_grams)
+        df = np.concatenate([kept_word_df, kept_gram_df])
+        self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df)) + 1.0).astype(np.float32)
+        self._words_at = None  # lookups of a previous fit
         return self
 
     # Transforming ---------------------------------------------------------------------------
@@ -218,9 +219,13 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         return state
 
 
-def _top(names: Sequence[str], df: np.ndarray, min_df: int, limit: int) -> np.ndarray:
-    """Names seen in at least `min_df` documents, the `limit` most frequent, sorted."""
+def _top(
+    names: Sequence[str], df: np.ndarray, min_df: int, limit: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Names seen in at least `min_df` documents, the `limit` most frequent, sorted; and
+    their document frequencies."""
     keep = np.flatnonzero(df >= min_df)
     if len(keep) > limit:
         keep = keep[np.argsort(-df[keep], kind="stable")[:limit]]
-    return np.asarray(sorted(names[i] for i in keep), dtype=str)
+    keep = sorted(keep, key=names.__getitem__)
+    return np.asarray([names[i] for i in keep], dtype=str), df[keep]
