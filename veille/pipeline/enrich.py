@@ -69,18 +69,28 @@ class Enricher:
     counts: dict[str, int] = field(default_factory=dict)
     _own_pool: bool = False
     _slots: asyncio.Semaphore | None = None
+    _pool_task: asyncio.Future[Executor] | None = None
     _index: dedupe.StoryIndex | None = None
-    _model: Classifier | None = None
-    _model_loaded: bool = False
+    _model: asyncio.Task[Classifier | None] | None = None
 
     def close(self) -> None:
         if self._own_pool and self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def _executor(self) -> Executor:
+    async def _executor(self) -> Executor:
+        # Starting worker processes blocks for as long as they take to import the
+        # extraction stack: do it in a thread, once, while pages keep downloading.
         if self.pool is None:
-            self.pool, self._own_pool = extraction_pool(self.workers), True
+            if self._pool_task is None:
+                self._pool_task = asyncio.ensure_future(asyncio.to_thread(self._start_pool))
+            self.pool = await self._pool_task
+            self._own_pool = True
         return self.pool
+
+    def _start_pool(self) -> Executor:
+        pool = extraction_pool(self.workers)
+        pool.submit(int).result()  # spawns the workers now, off the event loop
+        return pool
 
     def _story_index(self) -> dedupe.StoryIndex:
         if self._index is None:
@@ -89,20 +99,24 @@ class Enricher:
                 self._index.add_many(q.recent_signatures(session, since=self.now - self.window))
         return self._index
 
-    def _classifier(self) -> Classifier | None:
-        if not self._model_loaded:
-            self._model, self._model_loaded = self.load_model(), True
+    def _classifier(self) -> asyncio.Task[Classifier | None]:
+        # Loading the model (importing scikit-learn, reading the artefact) takes seconds: it
+        # runs in a thread while the first pages download and extract.
+        if self._model is None:
+            self._model = asyncio.ensure_future(asyncio.to_thread(self.load_model))
         return self._model
 
     async def enrich(self, source_name: str, item_ids: list[int]) -> None:
         """Extract, dedupe and classify one source's new items; store them together."""
         if not item_ids:
             return
+        model = self._classifier()
         with session_scope(self.engine) as session:
             items = q.items_to_enrich(session, ids=item_ids)
         results = await asyncio.gather(*(self._extract(item) for item in items))
+        predictions = self._classify(await model, results, [i.title for i in items])
         with session_scope(self.engine) as session:
-            self._store(session, source_name, list(zip(items, results, strict=True)))
+            self._store(session, source_name, list(zip(items, results, predictions, strict=True)))
 
     async def _extract(self, item: Item) -> Extraction:
         if self._slots is None:
@@ -120,7 +134,8 @@ class Enricher:
                 fetch_error=error,
             )
             try:
-                return await asyncio.get_running_loop().run_in_executor(self._executor(), job)
+                pool = await self._executor()
+                return await asyncio.get_running_loop().run_in_executor(pool, job)
             except Exception as exc:  # a dead worker must not cost the item its feed text
                 log.warning("extraction crashed", extra={"item": item.id, "reason": str(exc)})
                 return extract.extract_item(
@@ -147,17 +162,21 @@ class Enricher:
             return None, None, response.error()
         return response.body, _charset(response.content_type), None
 
-    def _store(self, session: Session, source: str, done: list[tuple[Item, Extraction]]) -> None:
-        predictions = self._classify([e for _, e in done], [i.title for i, _ in done])
-        hashes = {i.id: dedupe.canonical_text_hash(e.text) or None for i, e in done}
+    def _store(
+        self,
+        session: Session,
+        source: str,
+        done: list[tuple[Item, Extraction, Prediction | None]],
+    ) -> None:
+        hashes = {i.id: dedupe.canonical_text_hash(e.text) or None for i, e, _ in done}
         rows = q.exact_candidates(
             session,
-            canonical_urls=[i.canonical_url for i, _ in done],
+            canonical_urls=[i.canonical_url for i, _, _ in done],
             hashes=[h for h in hashes.values() if h],
         )
         known = [dedupe.KnownItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         story_of: dict[int, int | None] = {r[0]: r[5] for r in rows}
-        for (item, ext), pred in zip(done, predictions, strict=True):
+        for item, ext, pred in done:
             values = _extraction_values(ext, self.now)
             values["content_hash"] = hashes[item.id]
             story_id, sig = self._story(
@@ -230,8 +249,10 @@ class Enricher:
             session, story_id=story_id, representative_id=chosen, size=len(members), now=self.now
         )
 
-    def _classify(self, exts: list[Extraction], titles: list[str]) -> list[Prediction | None]:
-        model = self._classifier()
+    @staticmethod
+    def _classify(
+        model: Classifier | None, exts: list[Extraction], titles: list[str]
+    ) -> list[Prediction | None]:
         if model is None:
             return [None] * len(exts)
         docs = [
