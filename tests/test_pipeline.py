@@ -98,7 +98,9 @@ def test_item_fields_as_stored(web: LocalWeb, engine: Engine, settings: Settings
     assert first.published_at == datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
     assert first.authors == ["Anne Le Goff"] and first.categories == ["Commerce", "Ruralité"]
     assert first.image == "https://reseau.example.org/img/epicerie.jpg"
-    assert first.first_seen_at == first.updated_at == NOW and first.extraction is None
+    assert first.first_seen_at == first.updated_at == NOW
+    # Pages are not fetched here (fetch_articles off): the feed's own content is the text.
+    assert first.extraction == "feed_content" and first.text.startswith("Texte complet")
     assert third.published_at == NOW  # no date in the feed: first seen
     assert second.guid == second.canonical_url
 
