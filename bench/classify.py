@@ -18,6 +18,7 @@ for `veille classify` live in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -41,9 +42,9 @@ def _row(name: str, model: dict, base: dict) -> str:
 def quality() -> None:
     examples, _ = read_seed(LABELS, CORPUS)
     print(f"seed: {len(examples)} labelled items, {len({e.source for e in examples})} sources")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = train(examples)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     cv, base = result.metrics["cv"], result.metrics["baseline"]
     print("\n5-fold cross-validation: model / keyword rules")
     print(f"  {'topic':<27}{'precision':>18}{'recall':>18}{'F1':>18}")
@@ -51,7 +52,10 @@ def quality() -> None:
         print(_row(topic, cv["topics"][topic], base["topics"][topic]))
     print(_row("off-topic", cv["off_topic"], base["off_topic"]))
     print(f"  {'macro-F1':<27}{'':>36}{cv['macro_f1']:.3f} / {base['macro_f1']:.3f}".rstrip())
-    print(f"\ntraining (5 CV fits + calibration + thresholds + final fit): {seconds:.1f} s")
+    print(
+        f"\ntraining (5 CV fits + calibration + thresholds + final fit): {seconds:.1f} s wall, "
+        f"{cpu:.1f} s CPU, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     start = time.perf_counter()
     held = held_out_by_source(examples)
     print(

@@ -14,7 +14,10 @@ from veille.types import Doc
 
 MAX_BODY_CHARS = 6000  # the seed texts are at most this long; a longer body is cut
 MAX_TITLE_CHARS = 500
-TOKEN = re.compile(r"[^\W\d_]{2,}")  # letters only: digits and years say more about a source
+# Words of folded text (ASCII by then): letters only, digits and years say more about a source
+# than a topic. An ASCII class makes tokenising a third faster than a Unicode one.
+TOKEN = re.compile(r"[a-z]{2,}")
+WORD = re.compile(r"[^\W\d_]{2,}")  # the same on text as written, accents and all
 
 
 _LIGATURES = (("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae"), ("ß", "ss"), ("’", "'"))
@@ -58,7 +61,7 @@ def tokens(title: str, body: str, title_weight: int) -> list[str]:
 def surface_forms(doc: Doc) -> dict[str, str]:
     """Folded word → the form the item actually uses, so explanations read naturally."""
     forms: dict[str, str] = {}
-    for word in TOKEN.findall(f"{title_of(doc)}\n{body_of(doc)}".lower()):
+    for word in WORD.findall(f"{title_of(doc)}\n{body_of(doc)}".lower()):
         forms.setdefault(fold(word), word)
     return forms
 
