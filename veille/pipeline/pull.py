@@ -244,6 +244,10 @@ async def _pull_source(
         log.info("source read with a warning", extra={**extra, "reason": read.warning})
     status = "unchanged" if read.not_modified else "ok"
     elapsed = time.perf_counter() - started
+    log.info(
+        "source fetched",
+        extra={**extra, "outcome": status, "new_items": len(ids), "seconds": round(elapsed, 3)},
+    )
     return SourceOutcome(source.name, status, new_items=len(ids), seconds=elapsed), ids
 
 
