@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
+from veille import metrics
 from veille.digest import compose, render, tokens
 from veille.digest.select import Plan
 from veille.digest.transport import Rejected, Transient, Transport
@@ -224,6 +225,8 @@ def _mark(
         values["sent_at"] = utcnow()
     with session_scope(engine) as session:
         session.execute(update(Delivery).where(Delivery.id == delivery.id).values(**values))
+    if status in ("sent", "failed", "rejected"):
+        metrics.DELIVERIES.labels(status=status).inc()
 
 
 def _sent(engine: Engine, delivery: Delivery, subscriber: Subscriber, message_id: str) -> None:
