@@ -77,7 +77,7 @@ def _say(message: str) -> None:
 def run_sections(args: argparse.Namespace, size: Size, home: Path) -> list[Row]:
     todo = [s for s in SECTIONS if s not in args.skip]
     rows: list[Row] = []
-    pulled, cold_ips = None, "the pull section was skipped"
+    pulled, cold_ips = None, pulls.Cold(None, "the pull section was skipped")
     spec = WebSpec(size.sources, size.items, args.latency_ms, args.fail_share)
     profile = args.json.with_suffix(".profile.txt") if args.profile else None
     with SynthWeb(spec) as web:

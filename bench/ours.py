@@ -9,7 +9,6 @@ alike, so a hanging server costs every client the same.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -32,7 +31,6 @@ finally:
     profiler.stop()
     open(out, "w").write(profiler.output_text())
 """
-FEED_ONLY_FLAGS = ("--feeds-only", "--no-extract", "--skip-extract", "--no-articles")
 
 
 def env_for(data_dir: Path, sources: Path, **extra: str) -> dict[str, str]:
@@ -99,10 +97,6 @@ class Veille:
     def help_text(self, *command: str) -> str:
         return self.run(*command, "--help", timeout=60).stdout
 
-    def feed_only_flag(self) -> str | None:
-        text = self.help_text("pull")
-        return next((f for f in FEED_ONLY_FLAGS if re.search(rf"{f}\b", text)), None)
-
     # The store, read directly: the schema of veille/store/models.py is the stable interface.
     @property
     def db_path(self) -> Path:
@@ -122,6 +116,10 @@ class Veille:
 
     def extracted(self) -> int:
         return int(self.query("SELECT count(*) FROM item WHERE extraction = 'article'") or 0)
+
+    def done(self) -> int:
+        """Items through every stage (extracted, filed, classified): a killed run's progress."""
+        return int(self.query("SELECT count(*) FROM item WHERE extracted_at IS NOT NULL") or 0)
 
     def last_extraction(self) -> str | None:
         value = self.query("SELECT max(extracted_at) FROM item")

@@ -2,8 +2,9 @@
 
 Each function resets the web's transient failures before its tool runs (the warm pull follows
 the cold one without a reset: a transient failure is spent once) and returns table rows.
-Ratios against the cold pull need its items/s; when there is none, the caller gets the reason
-instead (a string), which the dependent rows show as their n/a note.
+Ratios against the cold pull need its items/s (`Cold`); when there is none, its note says
+why, and the dependent rows show it. A cold pull killed at its timeout still gives a rate
+(items stored by then over the time allowed), marked partial.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import ceiling, peers
@@ -20,7 +22,13 @@ from bench.ours import Veille
 from bench.report import Row, check, na
 from bench.synthweb import SynthWeb
 
-Cold = float | str  # the cold pull's items/s, or why there is none
+
+@dataclass(frozen=True)
+class Cold:
+    ips: float | None  # the cold pull's items/s
+    note: str = ""  # why there is none, or what to know about it
+
+
 FEEDS_ONLY = "peers (feeds only)"
 
 
@@ -48,17 +56,20 @@ def cold_and_warm(
     v = Veille(home / "pull", web.feed_urls())
     missing = v.missing("pull")
     if missing:
-        return [na("cold pull", "wall time", missing)], v, missing
+        return [na("cold pull", "wall time", missing)], v, Cold(None, missing)
     web.reset()
     if profile is not None:
         profile.parent.mkdir(parents=True, exist_ok=True)
     cold = v.run("pull", timeout=timeout, profile=profile)
     counts = web.stats()["counts"]
-    if not cold.ok:
-        return [na("cold pull", "wall time", cold.why())], v, f"cold pull {cold.why()}"
     items, extracted, cores = v.items(), v.extracted(), os.cpu_count() or 1
-    ips = items / cold.wall_s
+    if not cold.ok and not (cold.timed_out and items):
+        return [na("cold pull", "wall time", cold.why())], v, Cold(None, f"cold pull {cold.why()}")
     announced = f"{web.spec.sources * web.spec.items} items announced"
+    ips = items / cold.wall_s
+    if cold.timed_out:  # items are stored first, then extracted: count the finished ones
+        ips = v.done() / cold.wall_s
+        announced = f"{cold.why()} with {v.done()} of the {announced} done: partial"
     rows = [
         Row(
             "cold pull",
@@ -90,10 +101,13 @@ def cold_and_warm(
             note=_breakdown(counts),
         ),
     ]
-    cold_ips: Cold = ips
     if not _articles_requested(counts):
-        cold_ips = "`veille pull` fetched no article page: it does not extract yet"
-    return rows + _warm(web, v, cold, timeout), v, cold_ips
+        return rows, v, Cold(None, "`veille pull` fetched no article page: it does not extract")
+    if cold.timed_out:
+        why = "the cold pull did not finish: no warm pull on a partial store"
+        rows.append(na("warm pull", "wall time / cold", why, "≤ 3%"))
+        return rows, v, Cold(ips, "from a cold pull killed at its timeout (partial)")
+    return rows + _warm(web, v, cold, timeout), v, Cold(ips)
 
 
 def _warm(web: SynthWeb, v: Veille, cold: Run, timeout: float) -> list[Row]:
@@ -133,7 +147,7 @@ def _warm(web: SynthWeb, v: Veille, cold: Run, timeout: float) -> list[Row]:
 def ceiling_rows(corpus: Corpus, count: int, pages: int, cold: Cold) -> list[Row]:
     """The ceiling over `pages` of the `count` bodies the web serves (a random sample)."""
     ceil = ceiling.measure(corpus, ceiling.sample(count, pages))
-    share = cold / ceil.items_per_s if isinstance(cold, float) else None
+    share = cold.ips / ceil.items_per_s if cold.ips is not None else None
     return [
         Row(
             "ceiling",
@@ -150,7 +164,7 @@ def ceiling_rows(corpus: Corpus, count: int, pages: int, cold: Cold) -> list[Row
             "",
             "≥ 0.8",
             share is not None and share >= 0.8,
-            "" if share is not None else str(cold),
+            cold.note,
         ),
     ]
 
@@ -164,7 +178,7 @@ def naive_rows(web: SynthWeb, home: Path, sources: int, cold: Cold, timeout: flo
         return [na("naive", "items/s", f"naive script {run.why()}")]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     ips = result["items"] / run.wall_s
-    speedup = cold / ips if isinstance(cold, float) and ips else None
+    speedup = cold.ips / ips if cold.ips is not None and ips else None
     return [
         Row(
             "naive",
@@ -181,24 +195,23 @@ def naive_rows(web: SynthWeb, home: Path, sources: int, cold: Cold, timeout: flo
             "×",
             "≥ 5×",
             speedup is not None and speedup >= 5,
-            "" if speedup is not None else str(cold),
+            cold.note,
         ),
     ]
 
 
 def _ours_feeds_only(web: SynthWeb, home: Path, timeout: float) -> tuple[Run, int] | str:
-    """veille's pull of the feeds alone: with a feed-only option, or while it extracts nothing."""
-    v = Veille(home / "feeds-only", web.feed_urls())
+    """veille's pull of the feeds alone: VEILLE_FETCH_ARTICLES=false (feed text only)."""
+    v = Veille(home / "feeds-only", web.feed_urls(), VEILLE_FETCH_ARTICLES="false")
     missing = v.missing("pull")
     if missing:
         return missing
-    flag = v.feed_only_flag()
     web.reset()
-    run = v.run("pull", *([flag] if flag else []), timeout=timeout)
+    run = v.run("pull", timeout=timeout)
     if not run.ok:
         return run.why()
-    if flag is None and _articles_requested(web.stats()["counts"]):
-        return "`veille pull` fetches articles and has no feed-only option (--feeds-only)"
+    if _articles_requested(web.stats()["counts"]):
+        return "`veille pull` fetched article pages despite VEILLE_FETCH_ARTICLES=false"
     return run, v.items()
 
 
@@ -214,7 +227,7 @@ def peer_rows(web: SynthWeb, home: Path, timeout: float) -> list[Row]:
                 "veille pull",
                 ours.wall_s,
                 "s",
-                note=f"{got_ours[1]} items; {_resources(ours)}",
+                note=f"VEILLE_FETCH_ARTICLES=false; {got_ours[1]} items; {_resources(ours)}",
             )
         ]
     for name, runner in (("newsboat", peers.newsboat), ("rss2email", peers.rss2email)):
