@@ -27,7 +27,8 @@ PG_DOCUMENT = (
     "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(feed_summary, '') "
     "|| ' ' || coalesce(text, ''))"
 )
-_STATE = ("curator_labels", "reviewed_at", "reviewed_by", "excluded", "pinned")
+_STATE = ("curator_labels", "reviewed_at", "reviewed_by", "excluded", "pinned",
+          "digest_rank", "edited_summary")
 SEARCH_LIMIT = 2500  # SQLite: newest full-text matches a search looks at
 
 
