@@ -38,11 +38,27 @@ def test_item_unique_per_source_guid(engine) -> None:  # noqa: ANN001
     now = utcnow()
     with session_scope(engine) as s:
         src = _source(s)
-        s.add(Item(source_id=src.id, guid="g1", url="u", canonical_url="u", first_seen_at=now,
-                   updated_at=now))
+        s.add(
+            Item(
+                source_id=src.id,
+                guid="g1",
+                url="u",
+                canonical_url="u",
+                first_seen_at=now,
+                updated_at=now,
+            )
+        )
     with pytest.raises(IntegrityError), session_scope(engine) as s:
-        s.add(Item(source_id=src.id, guid="g1", url="u2", canonical_url="u2", first_seen_at=now,
-                   updated_at=now))
+        s.add(
+            Item(
+                source_id=src.id,
+                guid="g1",
+                url="u2",
+                canonical_url="u2",
+                first_seen_at=now,
+                updated_at=now,
+            )
+        )
     with session_scope(engine) as s:
         assert len(s.exec(select(Item)).all()) == 1
 
@@ -51,9 +67,19 @@ def test_json_and_times_round_trip(engine) -> None:  # noqa: ANN001
     now = utcnow()
     with session_scope(engine) as s:
         src = _source(s)
-        s.add(Item(source_id=src.id, guid="g", url="u", canonical_url="u", first_seen_at=now,
-                   updated_at=now, labels=["open_collaboration"], scores={"open_collaboration": 0.9},
-                   minhash=b"\x00\x01"))
+        s.add(
+            Item(
+                source_id=src.id,
+                guid="g",
+                url="u",
+                canonical_url="u",
+                first_seen_at=now,
+                updated_at=now,
+                labels=["open_collaboration"],
+                scores={"open_collaboration": 0.9},
+                minhash=b"\x00\x01",
+            )
+        )
     with session_scope(engine) as s:
         item = s.exec(select(Item)).one()
         assert item.labels == ["open_collaboration"]

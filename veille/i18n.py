@@ -28,9 +28,7 @@ def normalise(lang: str | None, default: str = "fr") -> str:
 
 
 @lru_cache(maxsize=32)
-def translations(
-    lang: str, domain: str, locale_dir: Path = LOCALE_DIR
-) -> gettext.NullTranslations:
+def translations(lang: str, domain: str, locale_dir: Path = LOCALE_DIR) -> gettext.NullTranslations:
     """Translations for Jinja2's `install_gettext_translations` and for Python code."""
     path = locale_dir / normalise(lang) / f"{domain}.po"
     if not path.exists():
@@ -62,7 +60,9 @@ def format_date(value: date | datetime, lang: str, fmt: str = "long") -> str:
     return dates.format_date(value, format=fmt, locale=_BABEL_LOCALE[normalise(lang)])
 
 
-def format_datetime(value: datetime, lang: str, tz: str = "Europe/Paris", fmt: str = "medium") -> str:
+def format_datetime(
+    value: datetime, lang: str, tz: str = "Europe/Paris", fmt: str = "medium"
+) -> str:
     return dates.format_datetime(
         value, format=fmt, tzinfo=dates.get_timezone(tz), locale=_BABEL_LOCALE[normalise(lang)]
     )
