@@ -22,17 +22,20 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from veille import dedupe, extract, metrics
+from veille import metrics
 from veille.errors import FetchError
 from veille.fetch import PAGE_ACCEPT, Fetcher
 from veille.store import Item, session_scope
 from veille.store import stories as q
 from veille.types import Doc, Extraction, Prediction
+
+if TYPE_CHECKING:
+    from veille import dedupe, extract
 
 log = logging.getLogger(__name__)
 IN_FLIGHT_PER_WORKER = 8  # pages fetched or waiting for a worker, per extraction process
@@ -110,6 +113,7 @@ class Enricher:
         """Extract, dedupe and classify one source's new items; store them together."""
         if not item_ids:
             return
+        _import_stages()
         model = self._classifier()
         with session_scope(self.engine) as session:
             items = q.items_to_enrich(session, ids=item_ids)
@@ -260,6 +264,14 @@ class Enricher:
             for e, t in zip(exts, titles, strict=True)
         ]
         return list(model.predict(docs))
+
+
+def _import_stages() -> None:
+    """Bind the extraction and dedupe stages on first use: importing them (trafilatura,
+    datasketch, scipy) costs most of a second, which a run where every source answers 304
+    never pays."""
+    global dedupe, extract
+    from veille import dedupe, extract
 
 
 def _extraction_values(ext: Extraction, now: datetime) -> dict[str, object]:
