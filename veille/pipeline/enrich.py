@@ -18,7 +18,7 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from veille import dedupe, extract
 
 log = logging.getLogger(__name__)
-IN_FLIGHT_PER_WORKER = 8  # pages fetched or waiting for a worker, per extraction process
+IN_FLIGHT_PER_WORKER = 8  # fetched pages waiting for a worker, per extraction process
+FETCHING = 64  # article pages being downloaded at once (a hanging server holds one slot)
 
 
 class Classifier(Protocol):
@@ -51,7 +52,7 @@ def extraction_pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes for extraction. forkserver: safe from a threaded parent (the web app
     and the scheduler run pulls from threads), and the preload makes each fork cheap."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["veille.extract"])
+    ctx.set_forkserver_preload(["veille.extract", "veille.dedupe", "veille.pipeline.enrich"])
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx)
 
 
@@ -72,11 +73,15 @@ class Enricher:
     counts: dict[str, int] = field(default_factory=dict)
     _own_pool: bool = False
     _slots: asyncio.Semaphore | None = None
+    _fetching: asyncio.Semaphore | None = None
+    _writer: ThreadPoolExecutor | None = None
     _pool_task: asyncio.Future[Executor] | None = None
     _index: dedupe.StoryIndex | None = None
     _model: asyncio.Task[Classifier | None] | None = None
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         if self._own_pool and self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -117,18 +122,42 @@ class Enricher:
         model = self._classifier()
         with session_scope(self.engine) as session:
             items = q.items_to_enrich(session, ids=item_ids)
-        results = await asyncio.gather(*(self._extract(item) for item in items))
-        predictions = self._classify(await model, results, [i.title for i in items])
-        with session_scope(self.engine) as session:
-            self._store(session, source_name, list(zip(items, results, predictions, strict=True)))
+        done = await asyncio.gather(*(self._extract(item) for item in items))
+        classifier = await model
+        if self._writer is None:
+            # One writer thread: stories and the index stay consistent (one source at a time)
+            # and the event loop keeps fetching while scores and rows are computed and written.
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veille-store")
+        await asyncio.get_running_loop().run_in_executor(
+            self._writer, self._write, source_name, items, done, classifier
+        )
 
-    async def _extract(self, item: Item) -> Extraction:
+    def _write(
+        self,
+        source: str,
+        items: list[Item],
+        done: list[tuple[Extraction, bytes | None]],
+        model: Classifier | None,
+    ) -> None:
+        exts = [e for e, _ in done]
+        predictions = self._classify(model, exts, [i.title for i in items])
+        rows = [
+            (item, ext, sig, pred)
+            for item, (ext, sig), pred in zip(items, done, predictions, strict=True)
+        ]
+        with session_scope(self.engine) as session:
+            self._store(session, source, rows)
+
+    async def _extract(self, item: Item) -> tuple[Extraction, bytes | None]:
         if self._slots is None:
             self._slots = asyncio.Semaphore(max(1, self.workers) * IN_FLIGHT_PER_WORKER)
-        async with self._slots:
+            self._fetching = asyncio.Semaphore(FETCHING)
+        assert self._fetching is not None
+        async with self._fetching:
             body, charset, error = await self._page(item)
+        async with self._slots:
             job = partial(
-                extract.extract_item,
+                extract_and_sign,
                 body,
                 url=item.url,
                 feed_content=item.feed_content,
@@ -142,7 +171,7 @@ class Enricher:
                 return await asyncio.get_running_loop().run_in_executor(pool, job)
             except Exception as exc:  # a dead worker must not cost the item its feed text
                 log.warning("extraction crashed", extra={"item": item.id, "reason": str(exc)})
-                return extract.extract_item(
+                return extract_and_sign(
                     None,
                     url=item.url,
                     feed_content=item.feed_content,
@@ -170,22 +199,20 @@ class Enricher:
         self,
         session: Session,
         source: str,
-        done: list[tuple[Item, Extraction, Prediction | None]],
+        done: list[tuple[Item, Extraction, bytes | None, Prediction | None]],
     ) -> None:
-        hashes = {i.id: dedupe.canonical_text_hash(e.text) or None for i, e, _ in done}
+        hashes = {i.id: dedupe.canonical_text_hash(e.text) or None for i, e, _, _ in done}
         rows = q.exact_candidates(
             session,
-            canonical_urls=[i.canonical_url for i, _, _ in done],
+            canonical_urls=[i.canonical_url for i, _, _, _ in done],
             hashes=[h for h in hashes.values() if h],
         )
         known = [dedupe.KnownItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         story_of: dict[int, int | None] = {r[0]: r[5] for r in rows}
-        for item, ext, pred in done:
+        for item, ext, sig, pred in done:
             values = _extraction_values(ext, self.now)
             values["content_hash"] = hashes[item.id]
-            story_id, sig = self._story(
-                session, item, ext, source, hashes[item.id], known, story_of
-            )
+            story_id = self._story(session, item, sig, source, hashes[item.id], known, story_of)
             values["story_id"] = story_id
             values["minhash"] = sig
             if not item.image and ext.image and ext.image.startswith(("http://", "https://")):
@@ -218,12 +245,12 @@ class Enricher:
         self,
         session: Session,
         item: Item,
-        ext: Extraction,
+        sig: bytes | None,
         source: str,
         digest: str | None,
         known: list[dedupe.KnownItem],
         story_of: dict[int, int | None],
-    ) -> tuple[int, bytes | None]:
+    ) -> int:
         """The story an item joins: an exact copy's, else a near duplicate's, else its own."""
         published = item.published_at or item.first_seen_at
         match = dedupe.find_exact(
@@ -233,7 +260,6 @@ class Enricher:
             content_hash=digest,
             known=[k for k in known if k.item_id != item.id],
         )
-        sig = dedupe.signature(ext.text, ext.title or item.title) if ext.text else None
         story_id = story_of.get(match.item_id) if match else None
         index = self._story_index()
         if story_id is None and sig is not None:
@@ -242,7 +268,7 @@ class Enricher:
             story_id = q.new_story(session, now=self.now)
         if sig is not None:
             index.add(item.id, story_id, sig, published, source)
-        return story_id, sig
+        return story_id
 
     def _settle_story(self, session: Session, story_id: int) -> None:
         members = q.story_members(session, story_id=story_id)
@@ -264,6 +290,15 @@ class Enricher:
             for e, t in zip(exts, titles, strict=True)
         ]
         return list(model.predict(docs))
+
+
+def extract_and_sign(html: bytes | None, **kwargs: object) -> tuple[Extraction, bytes | None]:
+    """Runs in an extraction worker: the text, and its MinHash signature (12 ms an item that
+    would otherwise be spent on the event loop)."""
+    _import_stages()
+    ext = extract.extract_item(html, **kwargs)  # type: ignore[arg-type]
+    title = ext.title or str(kwargs.get("title") or "")
+    return ext, (dedupe.signature(ext.text, title) if ext.text else None)
 
 
 def _import_stages() -> None:
