@@ -189,8 +189,7 @@ def add_sources(
     """Append the specs whose name and URL are new to the file, keeping its comments and
     layout; returns (added, skipped). The result is validated before it replaces the file."""
     existing = load_sources(path) if path.exists() else ()
-    yaml = YAML()
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml = _round_trip()
     doc = yaml.load(path.read_text(encoding="utf-8")) if path.exists() else None
     if doc is None:
         doc = CommentedMap(sources=CommentedSeq())
@@ -206,13 +205,36 @@ def add_sources(
         doc["sources"].append(_as_yaml(spec))
         added.append(spec)
     if added:
-        out = StringIO()
-        yaml.dump(doc, out)
-        parse_sources(out.getvalue(), origin=str(path))  # never write a file we cannot load
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(out.getvalue(), encoding="utf-8")
-        tmp.replace(path)
+        _write_validated(path, yaml, doc)
     return added, skipped
+
+
+def set_enabled(path: Path, name: str, enabled: bool) -> None:
+    """Write `enabled` for one source into the file, keeping its comments and layout."""
+    load_sources(path)  # never edit a file that does not load
+    yaml = _round_trip()
+    doc = yaml.load(path.read_text(encoding="utf-8"))
+    entry = next((e for e in doc["sources"] if e.get("name") == name), None)
+    if entry is None:
+        raise ConfigError(f"{path}: no source named {name!r} (it was removed from the file)")
+    entry["enabled"] = enabled
+    _write_validated(path, yaml, doc)
+
+
+def _round_trip() -> YAML:
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _write_validated(path: Path, yaml: YAML, doc: object) -> None:
+    """Replace the file atomically, and only with content that loads."""
+    out = StringIO()
+    yaml.dump(doc, out)
+    parse_sources(out.getvalue(), origin=str(path))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(out.getvalue(), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _as_yaml(spec: SourceSpec) -> CommentedMap:

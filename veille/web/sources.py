@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from io import StringIO
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -19,15 +17,14 @@ import httpcore
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from veille.errors import ConfigError, FetchError, VeilleError
 from veille.fetch.guard import AddressGuard
 from veille.settings import Settings
-from veille.sources import add_sources, load_sources, parse_sources
-from veille.sources.catalog import SourceFields
+from veille.sources import add_sources, load_sources
+from veille.sources.catalog import SourceFields, set_enabled
 from veille.store import session_scope, utcnow
 from veille.store.models import Item, Source
 from veille.store.sources import source_health, sync_sources
@@ -53,24 +50,6 @@ def recent_activity(session: Session, *, days: int = 28) -> dict[int, tuple[floa
     for source_id, n, done, good in session.exec(query).all():
         out[int(source_id)] = (n * 7 / days, (good or 0) / done if done else None)
     return out
-
-
-def set_enabled(path: Path, name: str, enabled: bool) -> None:
-    """Write `enabled` for one source into feeds.yaml, keeping comments and layout."""
-    load_sources(path)  # never edit a file that does not load
-    yaml = YAML()
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    doc = yaml.load(path.read_text(encoding="utf-8"))
-    entry = next((e for e in doc["sources"] if e.get("name") == name), None)
-    if entry is None:
-        raise ConfigError(f"{path}: no source named {name!r} (it was removed from the file)")
-    entry["enabled"] = enabled
-    out = StringIO()
-    yaml.dump(doc, out)
-    parse_sources(out.getvalue(), origin=str(path))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(out.getvalue(), encoding="utf-8")
-    tmp.replace(path)
 
 
 def check_address(url: str, settings: Settings) -> None:
