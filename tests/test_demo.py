@@ -87,7 +87,6 @@ def test_every_page_extracts_as_an_article(site: DemoSite, entries: dict) -> Non
                 assert got.lang == languages[name], entry.url
                 assert 400 < len(got.text) < 4000, entry.url
                 assert not {"Publicité", "cookies", "Mentions légales"} & set(got.text.split())
-                assert got.date is not None and (TODAY - got.date.date()).days in {1, 2, 3, 4}
 
 
 def test_topics_are_balanced_and_stories_are_shared(site: DemoSite) -> None:

@@ -70,7 +70,6 @@ class Extraction:
     lang: str = "other"  # fr | en | other
     title: str | None = None
     author: str | None = None
-    date: datetime | None = None
     site_name: str | None = None
     image: str | None = None
 

@@ -78,17 +78,21 @@ def _hash(text: str) -> int:
 
 def _facts(text: str) -> set[tuple[int, int]]:
     text = unicodedata.normalize("NFKC", text)
-    tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(text)]
+    matches = list(_TOKEN.finditer(text))
+    words = [m.group().casefold() for m in matches]
     found: set[tuple[int, int]] = set()
-    for i, (token, start) in enumerate(tokens):
-        before = text[:start].rstrip()
-        sentence_start = not before or before[-1] in _SENTENCE_END
-        if not (token[0].isdigit() or (token[0].isupper() and not sentence_start)):
-            continue
-        context = " ".join(
-            tokens[j][0].casefold() if 0 <= j < len(tokens) else "" for j in (i - 2, i - 1, i + 1)
-        )
-        found.add((_hash(context), _hash(token.casefold())))
+    for i, m in enumerate(matches):
+        token = m.group()
+        if not token[0].isdigit():
+            if not token[0].isupper():
+                continue
+            # A capital opens a sentence when the last non-space character before it ends
+            # one (or there is none); only the gap since the previous token can hold it.
+            gap = text[matches[i - 1].end() if i else 0 : m.start()].rstrip()
+            if (gap and gap[-1] in _SENTENCE_END) or (not gap and not i):
+                continue
+        context = " ".join(words[j] if 0 <= j < len(words) else "" for j in (i - 2, i - 1, i + 1))
+        found.add((_hash(context), _hash(words[i])))
     return found
 
 

@@ -151,7 +151,6 @@ def extract_item(
         lang=detect_language(text or summary_text or title, hint=signals.lang if meta else None),
         title=meta.title if meta else None,
         author=meta.author if meta else None,
-        date=meta.date if meta else None,
         site_name=meta.site_name if meta else None,
         image=meta.image if meta else None,
     )

@@ -15,7 +15,9 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 MIN_CHARS = 40
 MIN_CONFIDENCE = 0.60
-SAMPLE_CHARS = 3000  # the first few paragraphs say enough and bound the cost
+# The first paragraphs say enough: py3langid costs ~1.4 ms per 1,000 characters, and 1,500
+# agreed with 3,000 on every long article we tried.
+SAMPLE_CHARS = 1500
 
 
 @lru_cache(maxsize=1)
