@@ -200,14 +200,21 @@ def naive_rows(web: SynthWeb, home: Path, sources: int, cold: Cold, timeout: flo
     ]
 
 
-def _ours_feeds_only(web: SynthWeb, home: Path, timeout: float) -> tuple[Run, int] | str:
-    """veille's pull of the feeds alone: VEILLE_FETCH_ARTICLES=false (feed text only)."""
-    v = Veille(home / "feeds-only", web.feed_urls(), VEILLE_FETCH_ARTICLES="false")
-    missing = v.missing("pull")
+def _ours_feeds_only(
+    web: SynthWeb, home: Path, timeout: float, *args: str, **env: str
+) -> tuple[Run, int] | str:
+    """veille pulling the feeds alone (no article page), in a fresh data folder."""
+    v = Veille(
+        home / ("feeds-" + "-".join(a.strip("-") for a in args or ("text",))),
+        web.feed_urls(),
+        VEILLE_FETCH_ARTICLES="false",
+        **env,
+    )
+    missing = v.missing("pull", *args)
     if missing:
         return missing
     web.reset()
-    run = v.run("pull", timeout=timeout)
+    run = v.run("pull", *args, timeout=timeout)
     if not run.ok:
         return run.why()
     if _articles_requested(web.stats()["counts"]):
@@ -216,20 +223,26 @@ def _ours_feeds_only(web: SynthWeb, home: Path, timeout: float) -> tuple[Run, in
 
 
 def peer_rows(web: SynthWeb, home: Path, timeout: float) -> list[Row]:
-    got_ours = _ours_feeds_only(web, home, timeout)
+    """The peers' job is the feed stage: fetch, parse, store. veille's is `pull
+    --ingest-only`; its pull with each item's text, story and topics from the feed's own
+    text comes first, for scale, with no target."""
+    rows = []
+    got_text = _ours_feeds_only(web, home, timeout)
+    if isinstance(got_text, str):
+        rows.append(na(FEEDS_ONLY, "veille pull, feed text", got_text))
+    else:
+        run, items = got_text
+        note = f"VEILLE_FETCH_ARTICLES=false: text, stories, topics; {items} items; "
+        rows.append(
+            Row(FEEDS_ONLY, "veille pull, feed text", run.wall_s, "s", note=note + _resources(run))
+        )
+    got_ours = _ours_feeds_only(web, home, timeout, "--ingest-only")
     ours = None if isinstance(got_ours, str) else got_ours[0]
     if ours is None:
-        rows = [na(FEEDS_ONLY, "veille pull", str(got_ours))]
+        rows.append(na(FEEDS_ONLY, "veille pull --ingest-only", str(got_ours)))
     else:
-        rows = [
-            Row(
-                FEEDS_ONLY,
-                "veille pull",
-                ours.wall_s,
-                "s",
-                note=f"VEILLE_FETCH_ARTICLES=false; {got_ours[1]} items; {_resources(ours)}",
-            )
-        ]
+        note = f"fetch, parse, store; {got_ours[1]} items; {_resources(ours)}"
+        rows.append(Row(FEEDS_ONLY, "veille pull --ingest-only", ours.wall_s, "s", note=note))
     for name, runner in (("newsboat", peers.newsboat), ("rss2email", peers.rss2email)):
         web.reset()
         got = runner(web.feed_urls(), home / name, timeout)
@@ -250,7 +263,7 @@ def peer_rows(web: SynthWeb, home: Path, timeout: float) -> list[Row]:
                 "×",
                 "> 1×",
                 faster is not None and faster > 1,
-                "" if faster is not None else "needs veille's feed-only pull",
+                "" if faster is not None else "needs `veille pull --ingest-only`",
             )
         )
     return rows

@@ -128,3 +128,21 @@ def test_items_a_stopped_run_left_unextracted_are_picked_up(
     assert report.new_items == 0 and report.extractions == {"summary": 1}
     ((item, _),) = _items(engine)
     assert item.extraction == "summary" and "rocade nord" in item.text
+
+
+def test_ingest_only_stores_items_and_the_next_pull_enriches_them(
+    web: LocalWeb, engine: Engine, settings: Settings
+) -> None:
+    web.route("/a/epicerie", _page("Saint-Aubin rachète son épicerie", STORY, "Le Courrier"))
+    spec = _feed(web, "courrier", [("Saint-Aubin rachète son épicerie", "/a/epicerie", "SCIC")])
+    on = settings.model_copy(update={"fetch_articles": True, "extract_workers": 1})
+    report = pipeline.pull(engine, on, specs=(spec,), now=NOW, enrich=False)
+    assert report.new_items == 1 and report.extractions == {}
+    ((item, _),) = _items(engine)
+    assert item.extraction is None and item.story_id is None and not item.labels
+    assert not web.hits("/a/epicerie")  # no article page fetched by an ingest-only pull
+    report = pipeline.pull(engine, on, specs=(spec,), force=True, now=NOW)
+    assert report.new_items == 0 and report.extractions == {"article": 1}
+    ((item, _),) = _items(engine)
+    assert item.extraction == "article" and "Cent vingt familles" in item.text
+    assert item.story_id is not None and item.model_version

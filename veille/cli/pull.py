@@ -31,8 +31,17 @@ def pull_cmd(
         list[str] | None, typer.Option("--source", help="Only this source (repeatable).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Ignore schedules and backoff.")] = False,
+    ingest_only: Annotated[
+        bool,
+        typer.Option(
+            "--ingest-only",
+            help="Only fetch feeds and store new items; their text, stories and topics "
+            "wait for the next pull.",
+        ),
+    ] = False,
 ) -> None:
-    """Fetch every due source concurrently and store its new items."""
+    """Fetch every due source concurrently, store its new items, then give each its text,
+    story and topics."""
     st = state(ctx)
     specs = load_sources(st.sources_path(sources))
     err = Console(stderr=True)
@@ -54,6 +63,7 @@ def pull_cmd(
             specs=specs,
             names=tuple(source or ()),
             force=force,
+            enrich=not ingest_only,
             on_start=lambda n: progress.update(task, total=n),
             on_source=lambda o: progress.update(task, advance=1, description=o.name[:30]),
         )

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,6 +28,7 @@ from sqlmodel import Session
 from veille import metrics
 from veille.errors import FetchError
 from veille.fetch import PAGE_ACCEPT, Fetcher
+from veille.pipeline.workers import WorkerPool
 from veille.store import Item, session_scope
 from veille.store import stories as q
 from veille.types import Doc, Extraction, Prediction
@@ -48,14 +47,6 @@ class Classifier(Protocol):
     def predict(self, docs: list[Doc]) -> list[Prediction]: ...
 
 
-def extraction_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes for extraction. forkserver: safe from a threaded parent (the web app
-    and the scheduler run pulls from threads), and the preload makes each fork cheap."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["veille.extract", "veille.dedupe", "veille.pipeline.enrich"])
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx)
-
-
 @dataclass
 class Enricher:
     """Per-run state of the stages after ingestion. The pool, the story index and the model
@@ -63,42 +54,18 @@ class Enricher:
 
     engine: Engine
     fetcher: Fetcher
-    workers: int
+    pool: WorkerPool
+    writer: Executor  # the run's one thread for database writes
     max_page_bytes: int
     window: timedelta
     now: datetime
     load_model: Callable[[], Classifier | None] = lambda: None
     fetch_pages: bool = True
-    pool: Executor | None = None
     counts: dict[str, int] = field(default_factory=dict)
-    _own_pool: bool = False
     _slots: asyncio.Semaphore | None = None
     _fetching: asyncio.Semaphore | None = None
-    _writer: ThreadPoolExecutor | None = None
-    _pool_task: asyncio.Future[Executor] | None = None
     _index: dedupe.StoryIndex | None = None
     _model: asyncio.Task[Classifier | None] | None = None
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-        if self._own_pool and self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-    async def _executor(self) -> Executor:
-        # Starting worker processes blocks for as long as they take to import the
-        # extraction stack: do it in a thread, once, while pages keep downloading.
-        if self.pool is None:
-            if self._pool_task is None:
-                self._pool_task = asyncio.ensure_future(asyncio.to_thread(self._start_pool))
-            self.pool = await self._pool_task
-            self._own_pool = True
-        return self.pool
-
-    def _start_pool(self) -> Executor:
-        pool = extraction_pool(self.workers)
-        pool.submit(int).result()  # spawns the workers now, off the event loop
-        return pool
 
     def _story_index(self) -> dedupe.StoryIndex:
         if self._index is None:
@@ -124,33 +91,27 @@ class Enricher:
             items = q.items_to_enrich(session, ids=item_ids)
         done = await asyncio.gather(*(self._extract(item) for item in items))
         classifier = await model
-        if self._writer is None:
-            # One writer thread: stories and the index stay consistent (one source at a time)
-            # and the event loop keeps fetching while scores and rows are computed and written.
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veille-store")
+        # The one writer thread: stories and the index stay consistent (one source at a
+        # time) and the event loop keeps fetching while scores and rows are computed.
         await asyncio.get_running_loop().run_in_executor(
-            self._writer, self._write, source_name, items, done, classifier
+            self.writer, self._write, source_name, items, done, classifier
         )
 
     def _write(
         self,
         source: str,
         items: list[Item],
-        done: list[tuple[Extraction, bytes | None]],
+        done: list[Signed],
         model: Classifier | None,
     ) -> None:
-        exts = [e for e, _ in done]
-        predictions = self._classify(model, exts, [i.title for i in items])
-        rows = [
-            (item, ext, sig, pred)
-            for item, (ext, sig), pred in zip(items, done, predictions, strict=True)
-        ]
+        predictions = self._classify(model, [d.ext for d in done], [i.title for i in items])
+        rows = list(zip(items, done, predictions, strict=True))
         with session_scope(self.engine) as session:
             self._store(session, source, rows)
 
-    async def _extract(self, item: Item) -> tuple[Extraction, bytes | None]:
+    async def _extract(self, item: Item) -> Signed:
         if self._slots is None:
-            self._slots = asyncio.Semaphore(max(1, self.workers) * IN_FLIGHT_PER_WORKER)
+            self._slots = asyncio.Semaphore(self.pool.workers * IN_FLIGHT_PER_WORKER)
             self._fetching = asyncio.Semaphore(FETCHING)
         assert self._fetching is not None
         async with self._fetching:
@@ -167,7 +128,7 @@ class Enricher:
                 fetch_error=error,
             )
             try:
-                pool = await self._executor()
+                pool = await self.pool.get()
                 return await asyncio.get_running_loop().run_in_executor(pool, job)
             except Exception as exc:  # a dead worker must not cost the item its feed text
                 log.warning("extraction crashed", extra={"item": item.id, "reason": str(exc)})
@@ -199,17 +160,19 @@ class Enricher:
         self,
         session: Session,
         source: str,
-        done: list[tuple[Item, Extraction, bytes | None, Prediction | None]],
+        done: list[tuple[Item, Signed, Prediction | None]],
     ) -> None:
-        hashes = {i.id: dedupe.canonical_text_hash(e.text) or None for i, e, _, _ in done}
+        hashes = {i.id: d.text_hash for i, d, _ in done}
         rows = q.exact_candidates(
             session,
-            canonical_urls=[i.canonical_url for i, _, _, _ in done],
+            canonical_urls=[i.canonical_url for i, _, _ in done],
             hashes=[h for h in hashes.values() if h],
         )
         known = [dedupe.KnownItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         story_of: dict[int, int | None] = {r[0]: r[5] for r in rows}
-        for item, ext, sig, pred in done:
+        updates: list[tuple[int, dict[str, object]]] = []
+        for item, signed, pred in done:
+            ext, sig = signed.ext, signed.sig
             values = _extraction_values(ext, self.now)
             values["content_hash"] = hashes[item.id]
             story_id = self._story(session, item, sig, source, hashes[item.id], known, story_of)
@@ -227,9 +190,7 @@ class Enricher:
                 )
                 for topic in pred.labels:
                     metrics.CLASSIFIED.labels(topic=topic).inc()
-            q.update_item(session, item_id=item.id, values=values)
-            session.flush()
-            self._settle_story(session, story_id)
+            updates.append((item.id, values))
             metrics.EXTRACTIONS.labels(kind=ext.kind).inc()
             self.counts[ext.kind] = self.counts.get(ext.kind, 0) + 1
             # A copy known to this run joins the story of the first telling.
@@ -240,6 +201,9 @@ class Enricher:
                     )
                 )
             story_of[item.id] = story_id
+        # The source's items in one statement, then each story they touched settled once.
+        q.update_items(session, rows=updates)
+        self._settle_stories(session, {v["story_id"] for _, v in updates})
 
     def _story(
         self,
@@ -270,14 +234,15 @@ class Enricher:
             index.add(item.id, story_id, sig, published, source)
         return story_id
 
-    def _settle_story(self, session: Session, story_id: int) -> None:
-        members = q.story_members(session, story_id=story_id)
-        chosen = dedupe.choose_representative(
-            [dedupe.StoryMember(i, p, n, pr) for i, p, n, pr in members]
-        )
-        q.set_story(
-            session, story_id=story_id, representative_id=chosen, size=len(members), now=self.now
-        )
+    def _settle_stories(self, session: Session, story_ids: set[int]) -> None:
+        members = q.stories_members(session, story_ids=story_ids)
+        settled = []
+        for story_id, rows in members.items():
+            chosen = dedupe.choose_representative(
+                [dedupe.StoryMember(i, p, n, pr) for i, p, n, pr in rows]
+            )
+            settled.append((story_id, chosen, len(rows)))
+        q.set_stories(session, rows=settled, now=self.now)
 
     @staticmethod
     def _classify(
@@ -292,13 +257,24 @@ class Enricher:
         return list(model.predict(docs))
 
 
-def extract_and_sign(html: bytes | None, **kwargs: object) -> tuple[Extraction, bytes | None]:
-    """Runs in an extraction worker: the text, and its MinHash signature (12 ms an item that
-    would otherwise be spent on the event loop)."""
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """An item's extraction with the keys dedupe needs, all computed in the worker."""
+
+    ext: Extraction
+    sig: bytes | None  # MinHash signature
+    text_hash: str | None  # exact-copy key of the text
+
+
+def extract_and_sign(html: bytes | None, **kwargs: object) -> Signed:
+    """Runs in an extraction worker: the text, its MinHash signature and its exact-copy
+    hash, pure functions of the text that would otherwise cost the writer thread (and the
+    main process's one core) about 14 ms an item."""
     _import_stages()
     ext = extract.extract_item(html, **kwargs)  # type: ignore[arg-type]
     title = ext.title or str(kwargs.get("title") or "")
-    return ext, (dedupe.signature(ext.text, title) if ext.text else None)
+    sig = dedupe.signature(ext.text, title) if ext.text else None
+    return Signed(ext, sig, dedupe.canonical_text_hash(ext.text) or None)
 
 
 def _import_stages() -> None:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -28,8 +28,10 @@ from sqlmodel import Session, select
 from veille import metrics
 from veille.errors import ConfigError, ModelError, SourceError
 from veille.fetch import Fetcher, FetchLimits
+from veille.pipeline import workers
 from veille.pipeline.enrich import Classifier, Enricher
 from veille.pipeline.read import Reader, SourceRead
+from veille.pipeline.workers import WorkerPool
 from veille.settings import Settings
 from veille.store import Source, session_scope, utcnow
 from veille.store.items import existing_guids, insert_items
@@ -107,12 +109,12 @@ def pull(
     now: datetime | None = None,
     on_start: Callable[[int], None] | None = None,
     on_source: Callable[[SourceOutcome], None] | None = None,
-    pool: Executor | None = None,
+    enrich: bool = True,
 ) -> PullReport:
     """Fetch every due source (or `names`; all of them with `force`) and store new items.
 
-    Parsing runs in `pool` when given (e.g. the process pool the CPU-bound stages after
-    ingestion use), else in the event loop's threads."""
+    With `enrich` (the default) each new item then gets its text, story and topics; without,
+    they wait for the next pull, which picks up every item left unextracted."""
     now = now or utcnow()
     started = time.perf_counter()
     with session_scope(engine) as session:
@@ -123,7 +125,7 @@ def pull(
         due = due_sources(session, now=now, names=names, force=force)
     if on_start:
         on_start(len(due))
-    report = asyncio.run(_pull_all(engine, settings, due, now, on_source, pool))
+    report = asyncio.run(_pull_all(engine, settings, due, now, on_source, enrich))
     report.seconds = time.perf_counter() - started
     log.info(
         "pull done",
@@ -147,15 +149,22 @@ async def _pull_all(
     due: list[Source],
     now: datetime,
     on_source: Callable[[SourceOutcome], None] | None,
-    pool: Executor | None,
+    enrich: bool,
 ) -> PullReport:
     report = PullReport(sources=len(due))
+    # One set of worker processes parses feeds and extracts pages; an ingest-only run
+    # spares them the extraction stack.
+    # One thread writes every row of the run: SQLite takes one writer at a time, and the
+    # event loop never waits on the database.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veille-store")
+    pool = WorkerPool(settings.extract_workers, workers.PARSE + (workers.EXTRACT if enrich else ()))
     async with Fetcher(fetch_limits(settings)) as fetcher:
         reader = Reader(fetcher, settings.max_feed_bytes, settings.max_page_bytes, pool)
         enricher = Enricher(
             engine=engine,
             fetcher=fetcher,
-            workers=settings.extract_workers,
+            pool=pool,
+            writer=writer,
             max_page_bytes=settings.max_page_bytes,
             window=timedelta(days=settings.dedupe_window_days),
             now=now,
@@ -164,22 +173,24 @@ async def _pull_all(
         )
 
         async def one(source: Source) -> None:
-            outcome, ids = await _pull_source(engine, reader, source, now)
+            outcome, ids = await _pull_source(engine, reader, source, now, writer)
             report.add(outcome)
             report.new_item_ids.extend(ids)
             metrics.FETCHES.labels(outcome=outcome.status).inc()
-            await _enrich(enricher, source.name, ids)
+            if enrich:
+                await _enrich(enricher, source.name, ids)
             if on_source:
                 on_source(outcome)
 
-        leftovers = _leftovers(engine, due, now, settings.dedupe_window_days)
+        leftovers = _leftovers(engine, due, now, settings.dedupe_window_days) if enrich else {}
         try:
             await asyncio.gather(
                 *(one(s) for s in due),
                 *(_enrich(enricher, name, ids) for name, ids in leftovers.items()),
             )
         finally:
-            enricher.close()
+            await asyncio.to_thread(writer.shutdown, wait=True)
+            await pool.aclose()
         report.requests = dict(fetcher.statuses)
         report.extractions = dict(enricher.counts)
     metrics.ITEMS_STORED.inc(report.new_items)
@@ -218,25 +229,37 @@ def load_classifier(models_dir: Path) -> Classifier | None:
         return None
 
 
+def _store_read(engine: Engine, source: Source, read: SourceRead, now: datetime) -> list[int]:
+    with session_scope(engine) as session:
+        ids = _ingest_entries(session, source, read, now) if read.entries else []
+        update_source(session, source_id=source.id, values=_success(source, read, now))
+    return ids
+
+
+def _store_failure(engine: Engine, source: Source, values: dict[str, object]) -> None:
+    with session_scope(engine) as session:
+        update_source(session, source_id=source.id, values=values)
+
+
 async def _pull_source(
-    engine: Engine, reader: Reader, source: Source, now: datetime
+    engine: Engine, reader: Reader, source: Source, now: datetime, writer: Executor
 ) -> tuple[SourceOutcome, list[int]]:
     """Read one source and store what is new; any failure is recorded on the source and
-    never ends the run."""
+    never ends the run. Rows are written in the run's one writer thread, so the event loop
+    keeps fetching while SQLite works."""
     started = time.perf_counter()
     extra = {"source": source.name, "url": source.url, "stage": "fetch"}
+    loop = asyncio.get_running_loop()
     try:
         read = await reader.read(source)
-        with session_scope(engine) as session:
-            ids = _ingest_entries(session, source, read, now) if read.entries else []
-            update_source(session, source_id=source.id, values=_success(source, read, now))
+        ids = await loop.run_in_executor(writer, _store_read, engine, source, read, now)
     except Exception as exc:  # one source, however broken, never ends the run
         if not isinstance(exc, SourceError):  # a bug or a store refusal: keep the traceback
             log.exception("source crashed a stage", extra=extra)
             exc = SourceError(f"internal error: {type(exc).__name__}: {exc}")
         error = _clean(str(exc))[:1000]
-        with session_scope(engine) as session:
-            update_source(session, source_id=source.id, values=_failure(source, exc, now, error))
+        values = _failure(source, exc, now, error)
+        await loop.run_in_executor(writer, _store_failure, engine, source, values)
         log.warning("source failed", extra={**extra, "reason": error})
         elapsed = time.perf_counter() - started
         return SourceOutcome(source.name, "failed", error=error, seconds=elapsed), []

@@ -6,14 +6,14 @@
   its article links are the entries.
 - sitemap: the sitemap (robots.txt applies); an index's newest child sitemaps are read too.
 
-Parsing is CPU work: it runs in the pool given (processes for big runs), else in a thread.
+Parsing is CPU work: it runs in the run's worker processes once they are up (both cores
+parse while the event loop fetches), in a thread before that.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from veille.errors import FetchError, SourceError
 from veille.fetch import FEED_ACCEPT, PAGE_ACCEPT, Fetcher, Response
 from veille.parse import looks_like_feed, parse_feed, parse_listing, parse_sitemap
 from veille.parse.entry import ParsedFeed
+from veille.pipeline.workers import WorkerPool
 from veille.store import Source
 from veille.types import Entry
 
@@ -70,7 +71,7 @@ class Reader:
     fetcher: Fetcher
     max_feed_bytes: int
     max_page_bytes: int
-    pool: Executor | None = None  # None: the event loop's thread pool
+    pool: WorkerPool | None = None  # None: the event loop's thread pool
 
     async def read(self, source: Source) -> SourceRead:
         if source.kind == "sitemap":
@@ -81,7 +82,8 @@ class Reader:
 
     async def _parse(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, partial(fn, *args, **kwargs))
+        executor = self.pool.started() if self.pool is not None else None
+        return await loop.run_in_executor(executor, partial(fn, *args, **kwargs))
 
     async def _parse_feed(self, response: Response) -> ParsedFeed:
         return await self._parse(
