@@ -26,6 +26,11 @@ def _identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def warm_up() -> None:
+    """Load the model now (worker processes share it when their parent loads it first)."""
+    _identifier()
+
+
 def _short(lang: str | None) -> str | None:
     if not lang:
         return None

@@ -17,7 +17,7 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 PARSE = ("veille.parse",)
-EXTRACT = ("veille.extract", "veille.dedupe", "veille.pipeline.enrich")
+EXTRACT = ("veille.pipeline.preload",)  # the extraction stack and its models, loaded once
 
 
 def process_pool(workers: int, preload: tuple[str, ...]) -> ProcessPoolExecutor:
