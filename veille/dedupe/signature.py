@@ -26,9 +26,12 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 VERSION = 1
 NUM_PERM = 256
@@ -56,6 +59,11 @@ class Signature:
 
 @lru_cache(maxsize=1)
 def _template() -> MinHash:
+    # Imported here: datasketch brings scipy.integrate and scipy.stats (70 MB, 1-2 s), which
+    # only the extraction workers need; the process that files stories reads signatures
+    # with numpy alone.
+    from datasketch import MinHash
+
     # Scheme named so a future default cannot silently change stored signatures.
     return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")  # permutations made once
 

@@ -85,7 +85,7 @@ class Enricher:
         """Extract, dedupe and classify one source's new items; store them together."""
         if not item_ids:
             return
-        _import_stages()
+        _import_dedupe()
         model = self._classifier()
         with session_scope(self.engine) as session:
             items = q.items_to_enrich(session, ids=item_ids)
@@ -280,9 +280,15 @@ def extract_and_sign(html: bytes | None, **kwargs: object) -> Signed:
 def _import_stages() -> None:
     """Bind the extraction and dedupe stages on first use: importing them (trafilatura,
     datasketch, scipy) costs most of a second, which a run where every source answers 304
-    never pays."""
+    never pays. The pull's own process needs only dedupe (`_import_dedupe`): extraction runs
+    in the workers, and here only when a worker died."""
     global dedupe, extract
     from veille import dedupe, extract
+
+
+def _import_dedupe() -> None:
+    global dedupe
+    from veille import dedupe
 
 
 def _extraction_values(ext: Extraction, now: datetime) -> dict[str, object]:
