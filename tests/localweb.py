@@ -24,6 +24,7 @@ class Request:
     path: str
     headers: dict[str, str]
     host: str = ""
+    peer: int = 0  # the client's port: one per connection
 
 
 @dataclass
@@ -109,7 +110,7 @@ class LocalWeb:
 
     def _serve(self, h: BaseHTTPRequestHandler, head: bool = False) -> None:
         headers = {k.lower(): v for k, v in h.headers.items()}
-        req = Request(h.command, h.path, headers, h.headers.get("Host", ""))
+        req = Request(h.command, h.path, headers, h.headers.get("Host", ""), h.client_address[1])
         with self._lock:
             self.requests.append(req)
         handler = self.routes.get(h.path) or self.routes.get(h.path.split("?")[0])

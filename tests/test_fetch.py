@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
 import threading
 import time
 import zlib
@@ -17,6 +18,7 @@ from tests.conftest import shared_path
 from tests.localweb import LocalWeb, Reply, Request
 from veille.errors import FetchError
 from veille.fetch import PAGE_ACCEPT, AddressGuard, Fetcher, FetchLimits, Response, retry_after
+from veille.fetch.network import AsyncioBackend
 
 LOOPBACK = ("127.0.0.0/8",)
 
@@ -265,6 +267,41 @@ def test_per_host_concurrency_is_capped(web: LocalWeb) -> None:
     responses = _run(go())
     assert [r.status for r in responses] == [200] * 6
     assert state["peak"] == 2
+
+
+def test_connections_are_kept_alive_per_host(web: LocalWeb) -> None:
+    url = web.route("/k", b"ok")
+
+    async def go() -> None:
+        async with Fetcher(_limits(max_per_host=2)) as fetcher:
+            for _ in range(3):
+                await fetcher.get(url)
+            await asyncio.gather(*(fetcher.get(url) for _ in range(6)))
+
+    _run(go())
+    assert len({hit.peer for hit in web.hits("/k")}) <= 2  # 9 GETs over max_per_host connections
+
+
+def test_an_idle_connection_that_received_anything_is_not_reused() -> None:
+    # asyncio reads sockets eagerly: bytes received while idle (a 408 before a hang-up) or the
+    # hang-up itself must rule the connection out, else they would be read as the next response.
+    async def go() -> list[bool]:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            stream = await AsyncioBackend().connect_tcp("127.0.0.1", listener.getsockname()[1])
+            server, _ = listener.accept()
+            seen = [stream.get_extra_info("is_readable")]
+            server.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+            await asyncio.sleep(0.05)
+            seen.append(stream.get_extra_info("is_readable"))
+            await stream.read(1024)
+            seen.append(stream.get_extra_info("is_readable"))
+            server.close()
+            await asyncio.sleep(0.05)
+            seen.append(stream.get_extra_info("is_readable"))
+            await stream.aclose()
+        return seen
+
+    assert _run(go()) == [False, True, False, True]
 
 
 def test_connection_refused_is_a_fetch_error() -> None:
