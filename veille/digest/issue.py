@@ -71,7 +71,9 @@ def send_confirmation(subscriber: Subscriber, *, settings: Settings, now: dateti
     )
     out = transport(settings)
     try:
-        out.deliver(msg, name=f"confirm/{subscriber.id:06d}-{stamp}", release=lambda: None)
+        out.deliver(
+            compose.outgoing(msg), name=f"confirm/{subscriber.id:06d}-{stamp}", release=lambda: None
+        )
     finally:
         out.close()
     return out.where

@@ -3,7 +3,9 @@
 Each (issue, subscriber) has a Delivery row. A run adds the missing rows, then walks the open
 ones (pending, failed): it records `sending` at the transport's release point and `sent` once
 the server answers. A row a killed run left in `sending` was released, so the restart counts it
-as sent rather than risk a second copy; everything else is simply sent by the restart.
+as sent rather than risk a second copy; everything else is simply sent by the restart. Hence
+`sending` is committed before each release, while `sent` may wait for the next commit: one
+commit a message.
 Transient errors are retried with backoff (and again by the next run); a permanent rejection
 marks the row, and after BOUNCE_AFTER of them in a row the address is set aside as bounced.
 """
@@ -20,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from veille import metrics
 from veille.digest import compose, render, tokens
+from veille.digest.compose import Outgoing
 from veille.digest.select import Plan
 from veille.digest.transport import Rejected, Transient, Transport
 from veille.errors import DeliveryError
@@ -75,6 +78,7 @@ def send_issue(
         report.done_before -= report.recovered
         todo = q.open_deliveries(session, digest_id=issue.digest_id)
     mails = _Mails(issue, settings)
+    ledger = _Ledger(engine)
     gap, last = 1.0 / settings.send_rate, 0.0
     try:
         for delivery, subscriber in todo:
@@ -84,11 +88,16 @@ def send_issue(
                 )
                 report.skipped += 1
                 continue
-            time.sleep(max(0.0, last + gap - time.monotonic()))
+            wait = last + gap - time.monotonic()
+            if wait > 0:  # not sleep(0): it still gives the CPU away
+                time.sleep(wait)
             last = time.monotonic()
-            _deliver_one(engine, transport, mails, delivery, subscriber, report, tries, backoff)
+            _deliver_one(
+                engine, ledger, transport, mails, delivery, subscriber, report, tries, backoff
+            )
     finally:
         transport.close()
+        ledger.close()
         report.seconds = time.monotonic() - started
         _close_issue(engine, issue.digest_id)
     log.info(
@@ -105,50 +114,94 @@ def send_issue(
 
 
 class _Mails:
-    """Renders once per (language, topics) and fills in each subscriber's unsubscribe link."""
+    """Renders and serialises once per (language, topics), then fills in each subscriber."""
 
     def __init__(self, issue: Plan, settings: Settings) -> None:
         self.issue, self.settings = issue, settings
         self.secret = settings.secret()
         self.links = render.Links(settings.base_url)
-        self._cache: dict[tuple[str, tuple[str, ...]], render.Rendered] = {}
+        self._templates: dict[tuple[str, tuple[str, ...]], compose.DigestTemplate] = {}
 
-    def build(self, sub: Subscriber):  # noqa: ANN201
-        key = (sub.lang, tuple(sub.topics))
-        if key not in self._cache:
-            self._cache[key] = render.render_email(
+    def _template(self, lang: str, topics: tuple[str, ...]) -> compose.DigestTemplate:
+        if (lang, topics) not in self._templates:
+            rendered = render.render_email(
                 self.issue,
-                lang=sub.lang,
+                lang=lang,
                 links=self.links,
                 unsubscribe_url=_PLACEHOLDER,
-                topics=tuple(sub.topics),
+                topics=topics,
                 cap=self.settings.digest_cap,
                 tz=self.settings.timezone,
             )
-        generic = self._cache[key]
+            self._templates[lang, topics] = compose.DigestTemplate(
+                rendered,
+                placeholder=_PLACEHOLDER,
+                mail_from=self.settings.mail_from,
+                reply_to=self.settings.reply_to,
+                lang=lang,
+            )
+        return self._templates[lang, topics]
+
+    def build(self, sub: Subscriber) -> Outgoing:
         token = tokens.unsubscribe_token(self.secret, subscriber_id=sub.id or 0, email=sub.email)
-        url = tokens.unsubscribe_url(self.settings.base_url, token)
-        mine = render.Rendered(
-            generic.subject,
-            generic.text.replace(_PLACEHOLDER, url),
-            generic.html.replace(_PLACEHOLDER, url),
-        )
-        return compose.digest_message(
-            mine,
+        return self._template(sub.lang, tuple(sub.topics)).fill(
             to=sub.email,
-            mail_from=self.settings.mail_from,
-            reply_to=self.settings.reply_to,
-            date=utcnow(),
-            lang=sub.lang,
-            unsubscribe_url=url,
             msgid=compose.message_id(
                 "digest", f"{self.issue.day}.{sub.id}", self.settings.mail_from
             ),
+            date=utcnow(),
+            unsubscribe_url=tokens.unsubscribe_url(self.settings.base_url, token),
         )
+
+
+class _Ledger:
+    """The per-message writes, on one connection held for the run.
+
+    `released` commits the `sending` row before the message's final dot, as ever. `accepted`
+    only queues the `sent` row for the next commit: killed before it, the row stays `sending`,
+    which the restart counts as sent, the same outcome. One commit a message instead of two.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.conn = engine.connect()
+        self.sent: list[tuple[int, datetime]] = []
+        self.reset: list[int] = []  # subscribers whose rejection count goes back to zero
+
+    def released(self, delivery: Delivery, message_id: str) -> None:
+        q.mark_sending(
+            self.conn,
+            delivery_id=delivery.id,  # type: ignore[arg-type]
+            message_id=message_id,
+            now=utcnow(),
+        )
+        self.commit()
+
+    def accepted(self, delivery: Delivery, subscriber: Subscriber) -> None:
+        self.sent.append((delivery.id, utcnow()))  # type: ignore[arg-type]
+        if subscriber.failures:
+            self.reset.append(subscriber.id)  # type: ignore[arg-type]
+        metrics.DELIVERIES.labels(status="sent").inc()
+
+    def commit(self) -> None:
+        try:
+            q.mark_sent(self.conn, sent=self.sent, reset=self.reset)
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.sent.clear()
+        self.reset.clear()
+
+    def close(self) -> None:
+        try:
+            self.commit()
+        finally:
+            self.conn.close()
 
 
 def _deliver_one(
     engine: Engine,
+    ledger: _Ledger,
     transport: Transport,
     mails: _Mails,
     delivery: Delivery,
@@ -157,16 +210,12 @@ def _deliver_one(
     tries: int,
     backoff: float,
 ) -> None:
-    msg = mails.build(subscriber)
+    mail = mails.build(subscriber)
     name = f"{report.day}/{subscriber.id:06d}"
     for attempt in range(1, tries + 1):
         try:
             transport.deliver(
-                msg,
-                name=name,
-                release=lambda: _mark(
-                    engine, delivery, status="sending", tried=True, message_id=msg["Message-ID"]
-                ),
+                mail, name=name, release=lambda: ledger.released(delivery, mail.message_id)
             )
         except Rejected as exc:
             _reject(engine, delivery, subscriber, str(exc))
@@ -180,7 +229,7 @@ def _deliver_one(
                     delivery,
                     status="sent",
                     last_error=f"assumed delivered: {exc}",
-                    message_id=msg["Message-ID"],
+                    message_id=mail.message_id,
                 )
                 report.sent += 1
                 return
@@ -202,7 +251,7 @@ def _deliver_one(
         except DeliveryError as exc:
             _mark(engine, delivery, status="failed", last_error=str(exc))
             raise
-        _sent(engine, delivery, subscriber, msg["Message-ID"])
+        ledger.accepted(delivery, subscriber)
         report.sent += 1
         return
 
@@ -227,15 +276,6 @@ def _mark(
         session.execute(update(Delivery).where(Delivery.id == delivery.id).values(**values))
     if status in ("sent", "failed", "rejected"):
         metrics.DELIVERIES.labels(status=status).inc()
-
-
-def _sent(engine: Engine, delivery: Delivery, subscriber: Subscriber, message_id: str) -> None:
-    _mark(engine, delivery, status="sent", message_id=message_id)
-    if subscriber.failures:
-        with session_scope(engine) as session:
-            session.execute(
-                update(Subscriber).where(Subscriber.id == subscriber.id).values(failures=0)
-            )
 
 
 def _reject(engine: Engine, delivery: Delivery, subscriber: Subscriber, error: str) -> None:

@@ -1,10 +1,11 @@
 """Where messages go: an SMTP server (`VEILLE_SMTP_URL`) or, with none, an outbox folder.
 
-`deliver(msg, name=…, release=…)` calls `release()` at the one moment after which the message
-may reach its reader: for SMTP, after the body is sent and just before the final dot that
-commits the transaction (a connection lost before the dot delivers nothing); for the outbox,
-once the .eml file is in place. The caller records the release durably, which is what lets
-a killed run restart without sending anyone a second copy.
+`deliver(mail, name=…, release=…)` takes a serialised message (compose.Outgoing) and calls
+`release()` at the one moment after which it may reach its reader: for SMTP, after the body
+is sent and just before the final dot that commits the transaction (a connection lost before
+the dot delivers nothing); for the outbox, once the .eml file is in place. The caller records
+the release durably, which is what lets a killed run restart without sending anyone a second
+copy.
 
 Errors: `Rejected` (5xx, permanent for that address), `Transient` (4xx, timeouts, lost
 connections; `connection=True` when the server itself is unreachable), and a plain
@@ -19,15 +20,14 @@ import logging
 import os
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from veille.digest.compose import Outgoing
 from veille.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Rejected(DeliveryError):
 class Transport(Protocol):
     where: str
 
-    def deliver(self, msg: EmailMessage, *, name: str, release: Callable[[], None]) -> None: ...
+    def deliver(self, mail: Outgoing, *, name: str, release: Callable[[], None]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -68,11 +68,11 @@ class Outbox:
         self.folder = folder
         self.where = str(folder)
 
-    def deliver(self, msg: EmailMessage, *, name: str, release: Callable[[], None]) -> None:
+    def deliver(self, mail: Outgoing, *, name: str, release: Callable[[], None]) -> None:
         path = self.folder / f"{name}.eml"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(msg.as_bytes(policy=SMTP_POLICY))
+        tmp.write_bytes(mail.data)
         os.replace(tmp, path)  # atomic: a reader never sees half a message
         release()
 
@@ -122,6 +122,9 @@ class Smtp:
                 )
             if self.user:
                 conn.login(self.user, self._password or "")
+            # Without this the final dot, a few bytes sent apart from the body, waits for the
+            # server's delayed ACK (~40 ms a message on Linux).
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except DeliveryError:
             _close(conn)
             raise
@@ -136,16 +139,15 @@ class Smtp:
         self._conn = conn
         return conn
 
-    def deliver(self, msg: EmailMessage, *, name: str, release: Callable[[], None]) -> None:
+    def deliver(self, mail: Outgoing, *, name: str, release: Callable[[], None]) -> None:
         conn = self._connect()
-        sender = parseaddr(str(msg["From"]))[1]
-        to = parseaddr(str(msg["To"]))[1]
+        to = mail.recipient
         released = False
         try:
-            self._expect(conn.mail(sender), (250,), "MAIL FROM")
+            self._expect(conn.mail(mail.sender), (250,), "MAIL FROM")
             self._expect(conn.rcpt(to), (250, 251), f"RCPT TO {to}")
             self._expect(conn.docmd("DATA"), (354,), "DATA")
-            payload = _LEADING_DOT.sub(b"..", msg.as_bytes(policy=SMTP_POLICY))
+            payload = _LEADING_DOT.sub(b"..", mail.data)
             conn.send(payload if payload.endswith(b"\r\n") else payload + b"\r\n")
             release()
             released = True
