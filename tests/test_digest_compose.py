@@ -26,7 +26,15 @@ def reference(rendered: Rendered, boundary: bytes, **fields: object) -> compose.
     )
     msg = compose.digest_message(mine, **fields)  # type: ignore[arg-type]
     msg.set_boundary(boundary.decode())  # as_bytes draws a random one otherwise
-    return compose.outgoing(msg)
+    out = compose.outgoing(msg)
+    # The one difference meant: List-Unsubscribe as RFC 2369 writes it, never encoded words.
+    folded = compose._line("List-Unsubscribe", f"<{url}>")
+    return compose.Outgoing(
+        out.sender,
+        out.recipient,
+        out.message_id,
+        out.data.replace(folded, b"List-Unsubscribe: <%s>\r\n" % url.encode()),
+    )
 
 
 @pytest.mark.parametrize(
@@ -60,3 +68,4 @@ def test_a_filled_template_is_the_message_the_email_package_builds(
             rendered, boundary, mail_from=mail_from, reply_to=reply_to, lang="fr", **fields
         )
         assert got == want
+        assert f"\r\nList-Unsubscribe: <{fields['unsubscribe_url']}>\r\n".encode() in got.data

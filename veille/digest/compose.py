@@ -166,7 +166,7 @@ class DigestTemplate:
             "Date": self.dates[stamp],
             "Message-ID": _short_line("Message-ID", msgid, bool(_PLAIN_MSGID.fullmatch(msgid)))
             or _line("Message-ID", msgid),
-            "List-Unsubscribe": _line("List-Unsubscribe", f"<{unsubscribe_url}>"),
+            "List-Unsubscribe": _unsubscribe_line(unsubscribe_url),
         }
         url = unsubscribe_url.encode()
         out = []
@@ -193,6 +193,15 @@ def _split(data: bytes, markers: Collection[bytes]) -> list[bytes]:
     if not markers:
         return [data]
     return re.split(b"(" + b"|".join(map(re.escape, markers)) + b")", data)
+
+
+def _unsubscribe_line(url: str) -> bytes:
+    """RFC 2369 wants `<url>` as it is: the email package would fold a link longer than a
+    line into RFC 2047 encoded words, which mail clients do not read as a link (so no
+    one-click unsubscribe). One unfolded line stays far under the 998-octet limit."""
+    if url.isascii() and len(url) < 900 and "\r" not in url and "\n" not in url:
+        return f"List-Unsubscribe: <{url}>\r\n".encode("ascii")
+    return _line("List-Unsubscribe", f"<{url}>")
 
 
 def _line(name: str, value: object) -> bytes:
