@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.classify_data import tiny_examples
-from veille.classify.features import TextFeatures, char_grams
+from veille.classify.features import GramTrie, TextFeatures, char_grams
 from veille.classify.text import MAX_BODY_CHARS, body_of, fold, folded, surface_forms, tokens
 from veille.types import Doc
 
@@ -37,6 +37,19 @@ def test_surface_forms_map_folded_words_back() -> None:
 
 def test_char_grams_are_padded_like_char_wb() -> None:
     assert char_grams("ab") == [" ab", "ab ", " ab "]
+
+
+def test_gram_trie_finds_the_grams_char_grams_makes() -> None:
+    """The batch lookup matches the per-word definition: repeats, partial and unknown words."""
+    grams = sorted(
+        {g for w in ("ananas", "banana", "cafe") for g in char_grams(w)} - {"nas", "caf"}
+    )
+    words = ["ananas", "banana", "bananas", "cafe", "xyz", "ab", "ananas"]
+    rows, cols = GramTrie(grams).find(words)
+    at = {g: j for j, g in enumerate(grams)}
+    expected = [(i, at[g]) for i, w in enumerate(words) for g in char_grams(w) if g in at]
+    assert sorted(zip(rows.tolist(), cols.tolist(), strict=True)) == sorted(expected)
+    assert GramTrie(grams).find([])[0].size == 0 and GramTrie([]).find(words)[0].size == 0
 
 
 def _fitted() -> TextFeatures:

@@ -96,6 +96,13 @@ def test_calibrated_scores_rank_like_the_svm() -> None:
         ).all()
 
 
+def test_scores_are_the_pipeline_s_decisions_calibrated_bit_for_bit() -> None:
+    model = tiny_result().model
+    docs = [e.doc for e in tiny_examples()]
+    raw = model.pipeline.decision_function(docs)
+    assert np.array_equal(model.scores(docs), model.calibration.apply(raw))
+
+
 def test_too_few_labels_is_one_clear_error() -> None:
     few = [
         Example(str(i), Doc("Covoiturage", "trajets"), ("collaborative_consumption",))
@@ -106,15 +113,13 @@ def test_too_few_labels_is_one_clear_error() -> None:
 
 
 def test_threads_share_a_model_safely(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The web app explains items from several threads while its cache of grams churns."""
+    """The web app explains items from several threads, which may all build the lookups."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from veille.classify import features
-
-    monkeypatch.setattr(features, "CACHE_WORDS", 5)  # cleared at nearly every call
     model = tiny_result().model
     docs = [e.doc for e in tiny_examples()]
     expected = [p.scores for p in model.predict(docs)]
+    monkeypatch.setattr(model.pipeline.named_steps["features"], "_lookup", None)
 
     def one(i: int) -> dict[str, float]:
         model.explain(docs[i], "open_collaboration")

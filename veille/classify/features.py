@@ -5,7 +5,8 @@ Two TF-IDF blocks share one tokenisation pass:
 - words (sublinear tf, idf, l2), the title counted `title_weight` times;
 - character 3–5-grams of those words (the `char_wb` analyzer of scikit-learn), computed per
   distinct word and summed through a sparse word→gram matrix. That is what makes them fast
-  (a 10,000-item batch costs one tokenisation, not a Python loop over millions of n-grams),
+  (a 10,000-item batch costs one tokenisation, not a Python loop over millions of n-grams;
+  the matrix itself comes from walking a trie of the fitted grams in numpy, see GramTrie),
   and it keeps the gram block linear in the word counts, so every gram's contribution to a
   score can be handed back to the word it came from (see explain.py).
 
@@ -27,8 +28,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from veille.classify.baseline import keyword_matches, matches
 from veille.classify.text import folded, tokens
 from veille.types import TOPICS, Doc
-
-CACHE_WORDS = 300_000  # words whose gram columns are kept between batches
 
 
 def char_grams(word: str, low: int = 3, high: int = 5) -> list[str]:
@@ -79,44 +78,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         )
         return counts, list(index), np.asarray(hits, bool).reshape(len(hits), len(TOPICS))
 
-    @staticmethod
-    def _select(words: Sequence[str], keep: dict[str, int]) -> sp.csr_matrix:
-        """Batch words × kept words: 1 where a batch word is a kept one."""
-        at = np.fromiter(map(keep.get, words, repeat(-1)), np.int64, len(words))
-        rows = np.flatnonzero(at >= 0)
-        data = np.ones(len(rows), np.float32)
-        return sp.csr_matrix((data, (rows, at[rows])), shape=(len(words), len(keep)))
-
-    @staticmethod
-    def _gram_columns(words: Sequence[str], grams: dict[str, int]) -> list[np.ndarray]:
-        """For each word, the columns of its grams that are in `grams` (repeats kept)."""
-        per_word = [char_grams(w) for w in words]
-        flat = [g for gs in per_word for g in gs]
-        at = np.fromiter(map(grams.get, flat, repeat(-1)), np.int32, len(flat))
-        ends = np.cumsum([len(g) for g in per_word])[:-1]
-        return [part[part >= 0] for part in np.split(at, ends)] if words else []
-
-    def _gram_map(self, words: Sequence[str]) -> sp.csr_matrix:
-        """Batch words × fitted grams: how often each gram occurs in each word. Each word's
-        columns are cached, so a word is split into grams once per process."""
-        # Reads go through a local dict: another thread may clear the cache meanwhile.
-        grams, cache = self._grams_at, self._gram_cache
-        local = {w: cache.get(w) for w in dict.fromkeys(words)}
-        missing = [w for w, c in local.items() if c is None]
-        new = dict(zip(missing, self._gram_columns(missing, grams), strict=True))
-        local.update(new)
-        if len(cache) > CACHE_WORDS:
-            cache.clear()
-        cache.update(new)
-        columns = [local[w] for w in words]
-        lengths = [len(c) for c in columns]
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        indices = np.concatenate(columns) if columns else np.zeros(0, np.int32)
-        data = np.ones(len(indices), np.float32)
-        matrix = sp.csr_matrix((data, indices, indptr), shape=(len(words), len(grams)))
-        matrix.sum_duplicates()
-        return matrix
-
     # Fitting --------------------------------------------------------------------------------
 
     def fit(self, X: Sequence[Doc], y: object = None) -> TextFeatures:  # noqa: N803
@@ -136,18 +97,32 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         self.grams_, kept_gram_df = _top(all_grams, gram_df, self.min_df, self.max_grams)
         df = np.concatenate([kept_word_df, kept_gram_df])
         self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df)) + 1.0).astype(np.float32)
-        self._words_at = None  # lookups of a previous fit
+        self._lookup = None  # lookups of a previous fit
         return self
 
     # Transforming ---------------------------------------------------------------------------
 
     def _mapping(self, words: Sequence[str]) -> sp.csr_matrix:
-        """Batch words × all features: [kept word | its kept grams]."""
-        if getattr(self, "_words_at", None) is None:  # set last: other threads test it
-            self._grams_at = {g: j for j, g in enumerate(self.grams_)}
-            self._gram_cache: dict[str, np.ndarray] = {}
-            self._words_at = {w: j for j, w in enumerate(self.words_)}
-        return sp.hstack([self._select(words, self._words_at), self._gram_map(words)], "csr")
+        """Batch words × all features: [kept word | how often each kept gram occurs in it]."""
+        lookup = getattr(self, "_lookup", None)
+        if lookup is None:  # one assignment: other threads test it
+            # Plain str keys: a str looked up among numpy.str_ keys is compared the slow way.
+            words_at = {w: j for j, w in enumerate(self.words_.tolist())}
+            lookup = self._lookup = (words_at, GramTrie(self.grams_.tolist()))
+        words_at, trie = lookup
+        at = np.fromiter(map(words_at.get, words, repeat(-1)), np.int64, len(words))
+        kept = np.flatnonzero(at >= 0)
+        gram_rows, gram_cols = trie.find(words)
+        # One sort of (word, column) keys gives each row's sorted columns and their repeats:
+        # a canonical CSR, so transform's sums run in the same order as ever, bit for bit.
+        width = len(self.words_) + len(self.grams_)
+        keys = np.concatenate(
+            [kept * width + at[kept], gram_rows * width + gram_cols + len(self.words_)]
+        )
+        keys, repeats = np.unique(keys, return_counts=True)
+        indptr = np.searchsorted(keys, np.arange(len(words) + 1) * width)
+        data = repeats.astype(np.float32)
+        return sp.csr_matrix((data, keys % width, indptr), shape=(len(words), width))
 
     def transform(self, X: Sequence[Doc]) -> sp.csr_matrix:  # noqa: N803
         counts, words, hits = self._scan(X)
@@ -212,11 +187,73 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         return np.asarray(names + [f"k:{t}" for t in TOPICS])
 
     def __getstate__(self) -> dict:
-        # The lookup dicts are rebuilt from the arrays at first use; the artefact stays small.
+        # The lookups are rebuilt from the arrays at first use; the artefact stays small.
         state = super().__getstate__()
-        for cache in ("_words_at", "_grams_at", "_gram_cache"):
-            state.pop(cache, None)
+        state.pop("_lookup", None)
         return state
+
+
+class GramTrie:
+    """The fitted grams as a trie in arrays, so a batch's words are split into grams and
+    looked up by a few numpy gathers instead of a dict lookup per gram in Python (which made
+    each new word cost tens of microseconds, and a cache of words tens of megabytes).
+
+    `letter` maps a code point to its letter number (0: any other character), `child`
+    maps node × letter to a node (node 0 is a dead end, 1 the root) and `column` maps a node
+    to the column of the gram spelled on the way to it, or -1.
+    """
+
+    def __init__(self, grams: Sequence[str]) -> None:
+        letters = sorted({c for g in grams for c in g})  # a-z and the space of the padding
+        self.letter = np.zeros(max(map(ord, letters), default=0) + 2, np.int32)  # last: other
+        self.letter[[ord(c) for c in letters]] = np.arange(1, len(letters) + 1)
+        self.lengths = set(map(len, grams))
+        self.depth = max(self.lengths, default=0)
+        width = len(letters) + 1
+        # Grams as rows of letter numbers; built a level at a time, in numpy.
+        lengths = np.fromiter(map(len, grams), np.int64, len(grams))
+        padded = "".join(g.ljust(self.depth, "\0") for g in grams).encode("utf-32-le")
+        spelled = self.letter[np.frombuffer(padded, np.uint32)].reshape(len(grams), self.depth)
+        at = np.ones(len(grams), np.int64)  # each gram's node so far: the root
+        edges, nodes, rows, count = [], [], 2, 2  # nodes 0 (dead end) and 1 (root)
+        for n in range(self.depth):
+            going = np.flatnonzero(lengths > n)
+            # A node's children differ by a letter: node × width + letter both names a child
+            # and is its place in `child`.
+            keys, which = np.unique(at[going] * width + spelled[going, n], return_inverse=True)
+            edges.append(keys)
+            nodes.append(np.arange(count, count + len(keys)))
+            at[going] = nodes[-1][which]
+            rows, count = count, count + len(keys)  # the deepest nodes need no row
+        self.child = np.zeros((rows, width), np.int32)
+        if edges:
+            self.child.ravel()[np.concatenate(edges)] = np.concatenate(nodes)
+        self.column = np.full(count, -1, np.int32)
+        self.column[at] = np.arange(len(grams))
+
+    def find(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(word, column) of every fitted gram of every padded word, repeats included: the
+        grams of `char_grams`, but for the whole batch at once."""
+        if not words or not self.depth:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        # "| w1 | w2 |…": a gram running past its word meets a "|" (in no gram): a dead end.
+        text = "| " + " | ".join(words) + " " + "|" * self.depth
+        points = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+        letters = self.letter.take(np.minimum(points, len(self.letter) - 1))
+        lengths = np.fromiter(map(len, words), np.int64, len(words))
+        word = np.repeat(np.arange(len(words)), lengths + 3)
+        starts, width, child = len(word), self.child.shape[1], self.child.ravel()
+        node = np.ones(starts, np.int64)
+        rows, cols = [], []
+        for n in range(self.depth):  # node: the gram of length n + 1 at each start
+            node = child.take(node * width + letters[n : n + starts])
+            if n + 1 not in self.lengths:  # no gram is 1 or 2 letters long: skip the lookup
+                continue
+            column = self.column.take(node)
+            hit = np.flatnonzero(column >= 0)
+            rows.append(word.take(hit))
+            cols.append(column.take(hit))
+        return np.concatenate(rows), np.concatenate(cols)
 
 
 def _top(

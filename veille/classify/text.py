@@ -53,9 +53,20 @@ def folded(doc: Doc) -> tuple[str, str]:
     return fold(title_of(doc)), fold(body_of(doc))
 
 
+# Every byte but a-z to a space: `_words` then splits in C, twice as fast as TOKEN.findall.
+_SPACES = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
+
+
+def _words(text: str) -> list[str]:
+    """TOKEN.findall(text): runs of a-z, at least two letters long (any other byte, UTF-8
+    ones included, separates words, as for the regex)."""
+    ascii_or_not = text.encode("utf-8", "surrogatepass")
+    return [w for w in ascii_or_not.translate(_SPACES).decode().split() if len(w) > 1]
+
+
 def tokens(title: str, body: str, title_weight: int) -> list[str]:
     """Words of the body, then the title's words `title_weight` times (folded text in)."""
-    return TOKEN.findall(body) + TOKEN.findall(title) * title_weight
+    return _words(body) + _words(title) * title_weight
 
 
 def surface_forms(doc: Doc) -> dict[str, str]:
