@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 IN_FLIGHT_PER_WORKER = 8  # fetched pages waiting for a worker, per extraction process
 FETCHING = 64  # article pages being downloaded at once (a hanging server holds one slot)
-# Pages held in memory at once, downloading or downloaded, is bounded too (FETCHING plus
-# twice the extraction slots): without it downloads ran ahead of extraction and a 6,000-item
-# pull held most of its pages at its peak (860 MB in the main process).
 
 
 class Classifier(Protocol):
@@ -118,6 +115,8 @@ class Enricher:
             slots = self.pool.workers * IN_FLIGHT_PER_WORKER
             self._slots = asyncio.Semaphore(slots)
             self._fetching = asyncio.Semaphore(FETCHING)
+            # Pages in memory, downloading or waiting for a worker, are bounded too: without
+            # it downloads ran ahead of extraction (a 6,000-item pull peaked at 860 MB).
             self._held = asyncio.Semaphore(FETCHING + 2 * slots)
         assert self._fetching is not None and self._held is not None
         async with self._held:
