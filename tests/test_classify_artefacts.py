@@ -6,9 +6,12 @@ import copy
 import dataclasses
 import hashlib
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 import skops.io
 from sklearn.pipeline import Pipeline
@@ -16,6 +19,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from tests.classify_data import tiny_examples, tiny_result
 from veille.classify import history, load_model, rollback, save_and_maybe_promote
+from veille.classify.artefacts import add_linear
 from veille.classify.train import TrainResult
 from veille.errors import ModelError, VeilleError
 
@@ -51,6 +55,50 @@ def test_save_then_load_gives_the_same_predictions(tmp_path: Path) -> None:
     assert set(sidecar["metrics"]) >= {"cv", "baseline"}
     skops_file = tmp_path / sidecar["model_file"]
     assert hashlib.sha256(skops_file.read_bytes()).hexdigest() == sidecar["sha256"]
+    npz_file = tmp_path / sidecar["linear_file"]
+    assert hashlib.sha256(npz_file.read_bytes()).hexdigest() == sidecar["linear_sha256"]
+
+
+def test_a_loaded_model_scores_without_scikit_learn_bit_for_bit(tmp_path: Path) -> None:
+    """Scoring reads the .npz only: a pull never imports scikit-learn or skops."""
+    save_and_maybe_promote(tiny_result(), tmp_path, T0)
+    docs = [e.doc for e in tiny_examples()]
+    script = (
+        "import json, sys; from pathlib import Path\n"
+        "from veille.classify import load_model\n"
+        "from veille.types import Doc\n"
+        f"model = load_model(Path({str(tmp_path)!r}))\n"
+        "docs = [Doc(*d) for d in json.loads(sys.stdin.read())]\n"
+        "scores = model.scores(docs).tolist()\n"
+        "explained = model.explain(docs[0], 'collaborative_consumption')\n"
+        "heavy = sorted({'sklearn', 'skops'} & set(sys.modules))\n"
+        "print(json.dumps([scores, bool(explained), heavy]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps([[d.title, d.text] for d in docs]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    scores, explained, imported = json.loads(out.stdout)
+    model = load_model(tmp_path)
+    raw = model.pipeline.decision_function(docs)  # now the pipeline is read, for comparison
+    assert np.array_equal(np.asarray(scores), model.calibration.apply(raw))
+    assert explained and imported == []
+
+
+def test_a_model_saved_before_npz_files_gets_its_linear_form(tmp_path: Path) -> None:
+    version = save_and_maybe_promote(tiny_result(), tmp_path, T0).version
+    sidecar_path = tmp_path / f"{version}.json"
+    sidecar = json.loads(sidecar_path.read_text())
+    del sidecar["linear_file"], sidecar["linear_sha256"]
+    sidecar_path.write_text(json.dumps(sidecar))
+    (tmp_path / f"{version}.npz").unlink()
+    docs = [e.doc for e in tiny_examples()]
+    before = load_model(tmp_path).scores(docs)  # scored from the .skops file
+    assert add_linear(tmp_path, version) and not add_linear(tmp_path, version)
+    assert np.array_equal(load_model(tmp_path).scores(docs), before)
 
 
 def test_missing_models_name_the_file_and_say_how_to_retrain(tmp_path: Path) -> None:
@@ -71,13 +119,24 @@ def test_a_damaged_or_foreign_model_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=rf"{version}.skops: checksum differs .*veille train"):
         load_model(tmp_path)
     # A file whose checksum matches (someone edited the sidecar too) but holds code veille never
-    # writes: skops lists the unknown function and the loader refuses it.
+    # writes: skops lists the unknown function and the loader refuses it when the pipeline is
+    # read (scoring does not read it).
     skops.io.dump(Pipeline([("f", FunctionTransformer(print))]), path)
     sidecar_path = tmp_path / f"{version}.json"
     sidecar = json.loads(sidecar_path.read_text())
     sidecar["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     sidecar_path.write_text(json.dumps(sidecar))
     with pytest.raises(ModelError, match="contains types veille never writes"):
+        _ = load_model(tmp_path).pipeline
+    # The linear form: damaged, then a pickle in a file whose checksum was made to match.
+    npz = tmp_path / f"{version}.npz"
+    npz.write_bytes(npz.read_bytes()[:-10])
+    with pytest.raises(ModelError, match=rf"{version}.npz: checksum differs"):
+        load_model(tmp_path)
+    np.savez(npz, words=np.asarray([object()], dtype=object))
+    sidecar["linear_sha256"] = hashlib.sha256(npz.read_bytes()).hexdigest()
+    sidecar_path.write_text(json.dumps(sidecar))
+    with pytest.raises(ModelError, match=rf"{version}: cannot be loaded .*veille train"):
         load_model(tmp_path)
     path.unlink()
     with pytest.raises(ModelError, match=rf"{version}.skops: model file missing"):

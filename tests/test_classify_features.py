@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from tests.classify_data import tiny_examples
-from veille.classify.features import GramTrie, TextFeatures, char_grams
+from veille.classify.features import TextFeatures, char_grams
 from veille.classify.text import MAX_BODY_CHARS, body_of, fold, folded, surface_forms, tokens
+from veille.classify.vectors import GramTrie
 from veille.types import Doc
 
 

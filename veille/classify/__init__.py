@@ -8,45 +8,42 @@
 
 Pure functions over plain values: nothing here reads settings, the clock or the database;
 artefacts.py reads and writes only the models folder it is given.
+
+Names are imported on first use (PEP 562): scoring must not pay for training's imports
+(scikit-learn, skops), which a pull never needs.
 """
 
-from veille.classify.active import ReviewCandidate, review_order
-from veille.classify.artefacts import (
-    PromotionDecision,
-    history,
-    load_model,
-    rollback,
-    save_and_maybe_promote,
-)
-from veille.classify.baseline import keyword_labels, keyword_predict
-from veille.classify.examples import (
-    Problem,
-    Record,
-    merge,
-    read_lines,
-    read_seed,
-    training_examples,
-)
-from veille.classify.model import Model
-from veille.classify.train import TrainResult, train
+from __future__ import annotations
 
-__all__ = [
-    "Model",
-    "Problem",
-    "PromotionDecision",
-    "Record",
-    "ReviewCandidate",
-    "TrainResult",
-    "history",
-    "keyword_labels",
-    "keyword_predict",
-    "load_model",
-    "merge",
-    "read_lines",
-    "read_seed",
-    "review_order",
-    "rollback",
-    "save_and_maybe_promote",
-    "train",
-    "training_examples",
-]
+from importlib import import_module
+
+_WHERE = {
+    "ReviewCandidate": "active",
+    "review_order": "active",
+    "PromotionDecision": "artefacts",
+    "history": "artefacts",
+    "load_model": "artefacts",
+    "rollback": "artefacts",
+    "save_and_maybe_promote": "artefacts",
+    "keyword_labels": "baseline",
+    "keyword_predict": "baseline",
+    "Problem": "examples",
+    "Record": "examples",
+    "merge": "examples",
+    "read_lines": "examples",
+    "read_seed": "examples",
+    "training_examples": "examples",
+    "Model": "model",
+    "TrainResult": "train",
+    "train": "train",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+

@@ -2,12 +2,15 @@
 
     models/registry.json            {"current": version, "versions": [entry, …]} (oldest first)
     models/<version>.skops          the fitted Pipeline (skops: no pickle, no code execution)
+    models/<version>.npz            its linear form, all that scoring needs (linear.py)
     models/<version>.json           sidecar: labels, sizes, data hash, CV figures, thresholds,
-                                    calibration, library versions, date, sha256 of the .skops
+                                    calibration, library versions, date, sha256 of both files
     models/MODEL_CARD.md, *.png     the card of the current model (card.py)
 
-Loading checks the sha256 recorded in the sidecar and refuses any type in the skops file
-that is not on a short list, so only a model veille wrote is ever loaded.
+Loading checks the sha256s recorded in the sidecar, reads the .npz with no pickle allowed and
+reads the .skops file only when the fitted Pipeline itself is asked for, refusing any type in it
+that is not on a short list: only a model veille wrote is ever loaded. A model saved before the
+.npz existed is scored from its .skops file.
 A retrain replaces the current model only if its cross-validated macro-F1 is not lower than
 the current one's by more than PROMOTION_TOLERANCE; a rejected candidate keeps its sidecar
 (the figures) but not its model file.
@@ -22,13 +25,19 @@ import os
 import zipfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from veille.classify import card
+from veille.classify.linear import Linear
 from veille.classify.model import Calibration, Model
-from veille.classify.train import TrainResult, library_versions
 from veille.errors import ModelError, VeilleError
 from veille.types import TOPICS
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+    from veille.classify.train import TrainResult
 
 log = logging.getLogger(__name__)
 FORMAT = "veille-model/1"
@@ -92,35 +101,56 @@ def load_model(models_dir: Path, version: str | None = None) -> Model:
     sidecar = _read_json(models_dir / f"{version}.json", "model sidecar")
     if sidecar.get("format") != FORMAT:
         raise ModelError(f"{models_dir / f'{version}.json'}: not a {FORMAT} sidecar; {HINT}")
-    path = models_dir / sidecar.get("model_file", f"{version}.skops")
-    if not path.is_file():
-        raise ModelError(f"{path}: model file missing; {HINT}")
-    if _sha256(path) != sidecar.get("sha256"):
-        raise ModelError(
-            f"{path}: checksum differs from its sidecar (damaged or not written by veille); {HINT}"
-        )
-    import skops.io
-
+    path = _checked(
+        models_dir / sidecar.get("model_file", f"{version}.skops"), sidecar.get("sha256")
+    )
+    fitted = partial(_load_pipeline, path)
     try:
-        untrusted = skops.io.get_untrusted_types(file=path)
-        if set(untrusted) - set(TRUSTED_TYPES):
-            raise ModelError(f"{path}: contains types veille never writes; {HINT}")
-        pipeline = skops.io.load(path, trusted=untrusted)
+        if "linear_file" in sidecar:
+            linear_path = _checked(models_dir / sidecar["linear_file"], sidecar["linear_sha256"])
+            linear = Linear.load(linear_path)
+        else:
+            linear = Linear.of(fitted())
         calibration = Calibration.from_dict(sidecar["calibration"])
         thresholds = {t: float(sidecar["thresholds"][t]) for t in TOPICS}
     except ModelError:
         raise
-    except Exception as exc:  # skops, zipfile and KeyError alike: a damaged artefact
-        raise ModelError(f"{path}: cannot be loaded ({exc}); {HINT}") from None
+    except Exception as exc:  # numpy, zipfile and KeyError alike: a damaged artefact
+        raise ModelError(f"{models_dir / version}: cannot be loaded ({exc}); {HINT}") from None
     return Model(
-        pipeline,
+        linear,
         calibration,
         thresholds,
         version=version,
         metrics=sidecar.get("metrics", {}),
         unsure_band=float(sidecar.get("unsure_band", 0.1)),
         sidecar=sidecar,
+        fitted=fitted,
     )
+
+
+def _checked(path: Path, sha256: str | None) -> Path:
+    if not path.is_file():
+        raise ModelError(f"{path}: model file missing; {HINT}")
+    if _sha256(path) != sha256:
+        raise ModelError(
+            f"{path}: checksum differs from its sidecar (damaged or not written by veille); {HINT}"
+        )
+    return path
+
+
+def _load_pipeline(path: Path) -> Pipeline:
+    import skops.io
+
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+        if set(untrusted) - set(TRUSTED_TYPES):
+            raise ModelError(f"{path}: contains types veille never writes; {HINT}")
+        return skops.io.load(path, trusted=untrusted)
+    except ModelError:
+        raise
+    except Exception as exc:  # skops and zipfile alike: a damaged artefact
+        raise ModelError(f"{path}: cannot be loaded ({exc}); {HINT}") from None
 
 
 def _new_version(models_dir: Path, now: datetime) -> str:
@@ -134,6 +164,9 @@ def _new_version(models_dir: Path, now: datetime) -> str:
 
 
 def sidecar_of(result: TrainResult, version: str, now: datetime) -> dict:
+    from veille.classify import card
+    from veille.classify.train import library_versions
+
     model = result.model
     return {
         "format": FORMAT,
@@ -187,6 +220,7 @@ def save_and_maybe_promote(
         skops.io.dump(result.model.pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
         os.replace(tmp, path)
         sidecar |= {"model_file": path.name, "sha256": _sha256(path)}
+        sidecar |= _save_linear(result.model.linear, models_dir / f"{version}.npz")
     _write_json(models_dir / f"{version}.json", sidecar)
     decision = PromotionDecision(version, promoted, new_f1, current, current_f1, reason)
     registry["versions"].append(
@@ -208,7 +242,27 @@ def save_and_maybe_promote(
     return decision
 
 
+def _save_linear(linear: Linear, path: Path) -> dict[str, str]:
+    tmp = path.with_name(f".{path.name}.tmp")
+    linear.save(tmp)
+    os.replace(tmp, path)
+    return {"linear_file": path.name, "linear_sha256": _sha256(path)}
+
+
+def add_linear(models_dir: Path, version: str) -> bool:
+    """Give a model saved before .npz files existed its linear form; False if it had one."""
+    sidecar = _read_json(models_dir / f"{version}.json", "model sidecar")
+    if "linear_file" in sidecar:
+        return False
+    model = load_model(models_dir, version)
+    sidecar |= _save_linear(model.linear, models_dir / f"{version}.npz")
+    _write_json(models_dir / f"{version}.json", sidecar)
+    return True
+
+
 def _set_current(models_dir: Path, registry: dict, version: str) -> None:
+    from veille.classify import card
+
     for entry in registry["versions"]:
         if entry["status"] == "current" and entry["version"] != version:
             entry["status"] = "previous"

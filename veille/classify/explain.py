@@ -31,18 +31,17 @@ def contributions(
     """
     if topic not in TOPICS:
         raise VeilleError(f"unknown topic {topic!r}: expected one of {', '.join(TOPICS)}")
-    features = model.pipeline.named_steps["features"]
-    svm = model.pipeline.named_steps["topics"].estimators_[TOPICS.index(topic)]
+    j = TOPICS.index(topic)
     slope = model.calibration.slope[topic]
-    terms, parts = features.attribution(doc)
-    shares = slope * (parts @ svm.coef_.ravel())
+    terms, parts = model.linear.features.attribution(doc)
+    shares = slope * (parts @ model.linear.weights[:, j])
     forms = surface_forms(doc)
     out: dict[str, float] = {}
     for term, share in zip(terms, shares, strict=True):
         if share and (function_words or term not in FUNCTION_WORDS):
             shown = forms.get(term, term)
             out[shown] = out.get(shown, 0.0) + float(share)
-    base = slope * float(svm.intercept_[0]) + model.calibration.intercept[topic]
+    base = slope * float(model.linear.intercepts[j]) + model.calibration.intercept[topic]
     return out, base
 
 

@@ -1,5 +1,6 @@
 """The model: one scikit-learn Pipeline (features → one linear SVM per topic), Platt calibration
-of its scores, and a per-topic threshold with an "unsure" band around it.
+of its scores, and a per-topic threshold with an "unsure" band around it. Scoring goes through
+the Pipeline's linear form (linear.py), so only training ever needs scikit-learn.
 
 Why these choices (5-fold cross-validation on the seed labels, see MODEL_CARD.md): a linear
 SVM matches logistic regression's F1 on these features and trains five times faster; its
@@ -11,17 +12,19 @@ decision values are mapped to probabilities by a sigmoid fitted on cross-validat
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import expit
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
 
-from veille.classify.features import TextFeatures
+from veille.classify.linear import Linear
 from veille.types import TOPICS, Doc, Prediction
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 UNSURE_BAND = 0.1  # a score this close to its threshold is flagged for a curator
@@ -29,6 +32,12 @@ BATCH = 2000  # docs per transform call: bounds memory on very large inputs
 
 
 def build_pipeline(seed: int = 0, c: float = 0.5) -> Pipeline:
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
+    from veille.classify.features import TextFeatures
+
     svm = LinearSVC(C=c, class_weight="balanced", random_state=seed)
     return Pipeline([("features", TextFeatures()), ("topics", OneVsRestClassifier(svm))])
 
@@ -60,35 +69,33 @@ class Calibration:
 class Model:
     """A trained classifier as the rest of veille uses it."""
 
-    pipeline: Pipeline
+    linear: Linear
     calibration: Calibration
     thresholds: dict[str, float]
     version: str = ""
     metrics: dict = field(default_factory=dict)
     unsure_band: float = UNSURE_BAND
     sidecar: dict = field(default_factory=dict)
-    # The SVMs' weights side by side (features × topics) and intercepts, at first use.
-    _linear: tuple[np.ndarray, np.ndarray] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    # Gives the fitted Pipeline (read from its artefact only when asked: training and tests).
+    fitted: Callable[[], Pipeline] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, calibration: Calibration, **kwargs: object) -> Model:
+        return cls(Linear.of(pipeline), calibration, fitted=lambda: pipeline, **kwargs)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        if self.fitted is None:
+            raise AttributeError("this model was loaded without its fitted pipeline")
+        return self.fitted()
 
     def scores(self, docs: Sequence[Doc]) -> np.ndarray:
         """Calibrated probabilities, items × topics in taxonomy order."""
         if not docs:
             return np.zeros((0, len(TOPICS)))
-        parts = [self._decisions(list(docs[i : i + BATCH])) for i in range(0, len(docs), BATCH)]
+        batches = [docs[i : i + BATCH] for i in range(0, len(docs), BATCH)]
+        parts = [self.linear.decisions(list(batch)) for batch in batches]
         return self.calibration.apply(np.vstack(parts).reshape(len(docs), len(TOPICS)))
-
-    def _decisions(self, docs: list[Doc]) -> np.ndarray:
-        """`pipeline.decision_function(docs)`, bit for bit, as one product with all the topics'
-        weights: scikit-learn checks the feature matrix once per topic, which costs more
-        than the product itself for the 10–20 items of a pull's batch."""
-        if self._linear is None:
-            svms = self.pipeline.named_steps["topics"].estimators_
-            weights = np.hstack([svm.coef_.T for svm in svms])
-            self._linear = weights, np.hstack([svm.intercept_ for svm in svms])
-        weights, intercepts = self._linear
-        return self.pipeline.named_steps["features"].transform(docs) @ weights + intercepts
 
     def predict(self, docs: Sequence[Doc]) -> list[Prediction]:
         """Labels (score ≥ threshold), scores and unsure topics for each doc, in order."""

@@ -152,7 +152,9 @@ def train(
     seconds = round(time.perf_counter() - start, 1)
     if by_source:
         figures["held_out_sources"] = held_out_by_source(examples, seed=seed, folds=folds)
-    model = Model(pipeline, calibration, thresholds, metrics=figures, unsure_band=UNSURE_BAND)
+    model = Model.of(
+        pipeline, calibration, thresholds=thresholds, metrics=figures, unsure_band=UNSURE_BAND
+    )
     sizes = {t: int(truth[:, j].sum()) for j, t in enumerate(TOPICS)}
     sizes |= {"off_topic": int((~truth.any(axis=1)).sum()), "total": len(examples)}
     sizes["curated"] = sum(1 for e in examples if e.curated)
