@@ -200,21 +200,14 @@ def naive_rows(web: SynthWeb, home: Path, sources: int, cold: Cold, timeout: flo
     ]
 
 
-def _ours_feeds_only(
-    web: SynthWeb, home: Path, timeout: float, *args: str, **env: str
-) -> tuple[Run, int] | str:
-    """veille pulling the feeds alone (no article page), in a fresh data folder."""
-    v = Veille(
-        home / ("feeds-" + "-".join(a.strip("-") for a in args or ("text",))),
-        web.feed_urls(),
-        VEILLE_FETCH_ARTICLES="false",
-        **env,
-    )
-    missing = v.missing("pull", *args)
+def _ours_feeds_only(web: SynthWeb, home: Path, timeout: float) -> tuple[Run, int] | str:
+    """`veille pull --ingest-only` (no article page) in a fresh data folder."""
+    v = Veille(home / "feeds-ingest-only", web.feed_urls(), VEILLE_FETCH_ARTICLES="false")
+    missing = v.missing("pull", "--ingest-only")
     if missing:
         return missing
     web.reset()
-    run = v.run("pull", *args, timeout=timeout)
+    run = v.run("pull", "--ingest-only", timeout=timeout)
     if not run.ok:
         return run.why()
     if _articles_requested(web.stats()["counts"]):
@@ -224,19 +217,9 @@ def _ours_feeds_only(
 
 def peer_rows(web: SynthWeb, home: Path, timeout: float) -> list[Row]:
     """The peers' job is the feed stage: fetch, parse, store. veille's is `pull
-    --ingest-only`; its pull with each item's text, story and topics from the feed's own
-    text comes first, for scale, with no target."""
+    --ingest-only`."""
     rows = []
-    got_text = _ours_feeds_only(web, home, timeout)
-    if isinstance(got_text, str):
-        rows.append(na(FEEDS_ONLY, "veille pull, feed text", got_text))
-    else:
-        run, items = got_text
-        note = f"VEILLE_FETCH_ARTICLES=false: text, stories, topics; {items} items; "
-        rows.append(
-            Row(FEEDS_ONLY, "veille pull, feed text", run.wall_s, "s", note=note + _resources(run))
-        )
-    got_ours = _ours_feeds_only(web, home, timeout, "--ingest-only")
+    got_ours = _ours_feeds_only(web, home, timeout)
     ours = None if isinstance(got_ours, str) else got_ours[0]
     if ours is None:
         rows.append(na(FEEDS_ONLY, "veille pull --ingest-only", str(got_ours)))

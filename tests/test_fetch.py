@@ -114,6 +114,28 @@ def test_silent_server_hits_the_read_timeout(web: LocalWeb) -> None:
         get(url, _limits(read_timeout=0.5, retries=0))
 
 
+def test_a_timeout_is_retried_at_once_other_failures_after_a_backoff(web: LocalWeb) -> None:
+    """A timeout has waited already: its retry goes at once. A 500 waits the backoff."""
+    served: list[float] = []
+
+    def first_mute(req: Request) -> Reply:
+        served.append(time.monotonic())
+        return Reply(body=b"<rss/>", delay=1.5 if len(served) == 1 else 0)
+
+    url = web.route("/first-mute", handler=first_mute)
+    assert get(url, _limits(read_timeout=0.5, backoff=2.0)).body == b"<rss/>"
+    assert len(served) == 2 and served[1] - served[0] < 1.2  # 0.5 s timeout, no 2 s backoff
+    failed: list[float] = []
+
+    def first_fails(req: Request) -> Reply:
+        failed.append(time.monotonic())
+        return Reply(status=500 if len(failed) == 1 else 200, body=b"<rss/>")
+
+    url = web.route("/first-fails", handler=first_fails)
+    assert get(url, _limits(backoff=0.4)).status == 200
+    assert len(failed) == 2 and failed[1] - failed[0] >= 0.4
+
+
 def test_redirects_are_followed_and_permanent_ones_reported(web: LocalWeb) -> None:
     web.route("/old", status=301, headers={"Location": "/mid"})
     web.route("/mid", status=308, headers={"Location": "/new"})

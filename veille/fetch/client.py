@@ -3,8 +3,9 @@
 Politeness and safety in one place: global and per-host concurrency, connect/read/total
 timeouts, capped bodies (decoded under the cap, see decode.py), redirects followed by hand so
 each hop is checked (scheme, address guard, robots.txt, loops), conditional GET, and retries
-with exponential backoff and jitter on timeouts, network errors, 5xx and 429 (Retry-After
-honoured when it is short; a long one is handed back for the source's schedule).
+on timeouts, network errors, 5xx and 429: with exponential backoff and jitter, except after a
+timeout, which has waited already (Retry-After honoured when it is short; a long one is handed
+back for the source's schedule).
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ class Fetcher:
                 self.statuses["error"] += 1
                 if last:
                     raise FetchError(f"{_describe(exc)}: {url}") from None
-                await asyncio.sleep(self._backoff(attempt))
+                if not isinstance(exc, httpx.TimeoutException):  # a timeout was the wait
+                    await asyncio.sleep(self._backoff(attempt))
                 continue
             except httpx.HTTPError as exc:
                 self.statuses["error"] += 1
