@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         "veille/0.1 (+https://github.com/veille-news/veille)",
         description="User-Agent sent with every request, with a contact URL",
     )
-    max_connections: int = Field(64, ge=1, description="Requests in flight at once, all hosts")
+    max_connections: int = Field(256, ge=1, description="Requests in flight at once, all hosts")
     max_per_host: int = Field(4, ge=1, description="Requests in flight at once to one host")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection")
     read_timeout: float = Field(20.0, gt=0, description="Seconds between two reads of a body")

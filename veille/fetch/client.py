@@ -45,7 +45,7 @@ class FetchLimits:
     """How politely and how far to fetch; the orchestrator builds it from Settings."""
 
     user_agent: str
-    max_connections: int = 64
+    max_connections: int = 256
     max_per_host: int = 4
     connect_timeout: float = 10.0
     read_timeout: float = 20.0
