@@ -216,7 +216,8 @@ def main() -> None:
         }
         server = subprocess.Popen(
             [sys.executable, "-m", "veille", "serve", "--no-scheduler", "--port", str(port)],
-            env=env, cwd=tmp,
+            env=env,
+            cwd=tmp,
         )
         try:
             base = f"http://127.0.0.1:{port}"

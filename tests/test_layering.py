@@ -11,13 +11,28 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "veille"
 LEVELS = {
-    "types": 0, "errors": 0, "settings": 0, "i18n": 0, "locale": 0, "__init__": 0,
+    "types": 0,
+    "errors": 0,
+    "settings": 0,
+    "i18n": 0,
+    "locale": 0,
+    "__init__": 0,
     "__main__": 5,
-    "sources": 1, "fetch": 1, "parse": 1, "extract": 1, "dedupe": 1, "classify": 1, "store": 1,
+    "sources": 1,
+    "fetch": 1,
+    "parse": 1,
+    "extract": 1,
+    "dedupe": 1,
+    "classify": 1,
+    "store": 1,
     "pipeline": 2,
-    "digest": 3, "publish": 3,
-    "scheduler": 4, "web": 4, "metrics": 0,
-    "cli": 5, "demo": 5,
+    "digest": 3,
+    "publish": 3,
+    "scheduler": 4,
+    "web": 4,
+    "metrics": 0,
+    "cli": 5,
+    "demo": 5,
 }
 
 

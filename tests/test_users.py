@@ -20,8 +20,9 @@ _register()
 @pytest.fixture(autouse=True)
 def light_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2id with small costs: the default (64 MiB, 3 passes) takes ~0.4 s a hash here."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                            parallelism=1))
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
 
 
 def test_create_authenticate_and_change_password(engine) -> None:  # noqa: ANN001
@@ -50,7 +51,11 @@ def test_create_authenticate_and_change_password(engine) -> None:  # noqa: ANN00
     ],
 )
 def test_bad_accounts_are_refused_with_the_culprit(
-    sqlite_engine, name: str, password: str, role: str, message: str  # noqa: ANN001
+    sqlite_engine,
+    name: str,
+    password: str,
+    role: str,
+    message: str,  # noqa: ANN001
 ) -> None:
     with pytest.raises(accounts.UserError, match=message), session_scope(sqlite_engine) as s:
         accounts.create_user(s, name=name, password=password, role=role, now=utcnow())
@@ -77,8 +82,11 @@ def cli_env(settings, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: ANN001
 
 def test_users_commands_round_trip(cli_env: str) -> None:
     runner = CliRunner()
-    out = runner.invoke(app, ["users", "add", "ana", "--role", "admin", "--password-stdin"],
-                        input="a long password\n")
+    out = runner.invoke(
+        app,
+        ["users", "add", "ana", "--role", "admin", "--password-stdin"],
+        input="a long password\n",
+    )
     assert out.exit_code == 0, out.output
     assert "account 'ana' created (admin)" in out.output
     out = runner.invoke(app, ["users", "add", "bob"], input="bobs password\nbobs password\n")
@@ -98,15 +106,24 @@ def test_users_commands_round_trip(cli_env: str) -> None:
 
 def test_users_errors_are_one_line(cli_env: str) -> None:
     def veille(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "veille", *args], input=stdin,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "veille", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     short = veille("users", "add", "zoe", "--password-stdin", stdin="abc\n")
     assert short.returncode == 1
     assert short.stderr.strip() == "veille: error: password too short: at least 8 characters"
     runner = CliRunner()
-    assert runner.invoke(app, ["users", "add", "ana", "--password-stdin"],
-                         input="long enough\n").exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["users", "add", "ana", "--password-stdin"], input="long enough\n"
+        ).exit_code
+        == 0
+    )
     dup = runner.invoke(app, ["users", "add", "ana", "--password-stdin"], input="long enough\n")
     assert isinstance(dup.exception, accounts.UserError)
     assert str(dup.exception) == "account 'ana' already exists"

@@ -40,8 +40,9 @@ def _routes() -> list[APIRoute]:
 
 
 def _concrete(path: str, item_id: int) -> str:
-    return re.sub(r"\{[^}]+\}", lambda m: "accept" if m.group(0) == "{action}" else str(item_id),
-                  path)
+    return re.sub(
+        r"\{[^}]+\}", lambda m: "accept" if m.group(0) == "{action}" else str(item_id), path
+    )
 
 
 def test_every_protected_route_requires_a_login(site) -> None:  # noqa: ANN001
@@ -69,8 +70,15 @@ def test_login_sets_a_safe_cookie_and_logout_ends_it(site) -> None:  # noqa: ANN
     client, _ = site
     assert client.get("/review?sort=newest").status_code == 303
     form = client.get("/login?next=/sources")
-    reply = client.post("/login", data={"name": "ana", "password": PASSWORD, "next": "/sources",
-                                        "csrf_token": csrf_of(form.text)})
+    reply = client.post(
+        "/login",
+        data={
+            "name": "ana",
+            "password": PASSWORD,
+            "next": "/sources",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
     assert reply.status_code == 303 and reply.headers["location"] == "/sources"
     cookie = reply.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
@@ -86,8 +94,9 @@ def test_cookie_is_secure_behind_https(settings: Settings, monkeypatch) -> None:
     seed(app.state.engine)
     with TestClient(app, base_url="https://veille.example.org", follow_redirects=False) as c:
         form = c.get("/login")
-        reply = c.post("/login", data={"name": "ana", "password": PASSWORD,
-                                       "csrf_token": csrf_of(form.text)})
+        reply = c.post(
+            "/login", data={"name": "ana", "password": PASSWORD, "csrf_token": csrf_of(form.text)}
+        )
         assert reply.status_code == 303
         assert "secure" in reply.headers["set-cookie"].lower()
 
@@ -95,9 +104,15 @@ def test_cookie_is_secure_behind_https(settings: Settings, monkeypatch) -> None:
 def test_open_redirects_are_refused(site) -> None:  # noqa: ANN001
     client, _ = site
     form = client.get("/login")
-    reply = client.post("/login", data={"name": "ana", "password": PASSWORD,
-                                        "next": "//evil.example/x",
-                                        "csrf_token": csrf_of(form.text)})
+    reply = client.post(
+        "/login",
+        data={
+            "name": "ana",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
     assert reply.headers["location"] == "/review"
     assert client.get("/lang/en?next=https://evil.example").headers["location"] == "/review"
 
@@ -113,10 +128,12 @@ def test_forged_replayed_and_cross_site_posts_are_refused(site) -> None:  # noqa
         client.post(url, data=data),  # forged: no token
         client.post(url, data={**data, "csrf_token": "x" * 43}),  # forged: wrong token
         client.post(url, data={**data, "csrf_token": old_token}),  # replayed from before login
-        client.post(url, data={**data, "csrf_token": token},
-                    headers={"Origin": "https://evil.example"}),  # cross-site form
-        client.post(url, data={**data, "csrf_token": token},
-                    headers={"Sec-Fetch-Site": "cross-site"}),
+        client.post(
+            url, data={**data, "csrf_token": token}, headers={"Origin": "https://evil.example"}
+        ),  # cross-site form
+        client.post(
+            url, data={**data, "csrf_token": token}, headers={"Sec-Fetch-Site": "cross-site"}
+        ),
         client.post(url, data=data, headers={"X-CSRF-Token": old_token}),
     ]
     for reply in refused:
@@ -125,8 +142,9 @@ def test_forged_replayed_and_cross_site_posts_are_refused(site) -> None:  # noqa
     with session_scope(client.app.state.engine) as s:
         assert s.get(Item, seeded.items["budget"]).curator_labels is None
         assert s.exec(Review.__table__.select()).all() == []
-    ok = client.post(url, data={**data, "csrf_token": token},
-                     headers={"Origin": "http://testserver"})
+    ok = client.post(
+        url, data={**data, "csrf_token": token}, headers={"Origin": "http://testserver"}
+    )
     assert ok.status_code == 303
 
 
@@ -135,8 +153,9 @@ def test_a_token_from_another_session_is_refused(site) -> None:  # noqa: ANN001
     other = TestClient(client.app, follow_redirects=False)
     their_token = login(other, "root")
     login(client)
-    reply = client.post(f"/review/items/{seeded.items['osm']}/pin",
-                        data={"csrf_token": their_token})
+    reply = client.post(
+        f"/review/items/{seeded.items['osm']}/pin", data={"csrf_token": their_token}
+    )
     assert reply.status_code == 403
 
 
@@ -145,13 +164,16 @@ def test_login_is_throttled_per_address_and_name(site) -> None:  # noqa: ANN001
     token = csrf_of(client.get("/login").text)
 
     def attempt(name: str, password: str) -> int:
-        return client.post("/login", data={"name": name, "password": password,
-                                           "csrf_token": token}).status_code
+        return client.post(
+            "/login", data={"name": name, "password": password, "csrf_token": token}
+        ).status_code
 
     assert [attempt("ana", f"guess {i}") for i in range(5)] == [401] * 5
     assert attempt("ana", PASSWORD) == 429  # even the right password waits now
-    assert "Trop de tentatives" in client.post(
-        "/login", data={"name": "ana", "password": "x", "csrf_token": token}).text
+    assert (
+        "Trop de tentatives"
+        in client.post("/login", data={"name": "ana", "password": "x", "csrf_token": token}).text
+    )
     assert attempt("root", PASSWORD) == 303  # another account from this address still may
 
 
@@ -200,8 +222,9 @@ def test_unknown_items_give_a_404_page(site) -> None:  # noqa: ANN001
 def test_admin_only_changes(site) -> None:  # noqa: ANN001
     client, seeded = site
     token = login(client)
-    reply = client.post(f"/sources/{seeded.sources['osm']}/enabled",
-                        data={"csrf_token": token, "enabled": "false"})
+    reply = client.post(
+        f"/sources/{seeded.sources['osm']}/enabled", data={"csrf_token": token, "enabled": "false"}
+    )
     assert reply.status_code == 403
 
 

@@ -29,8 +29,11 @@ from veille.web.app import create_app
 def small_labels(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """240 single-topic or off-topic seed labels (a model in seconds, every class populated
     for cross-validation) and the shared corpus, both read in place."""
-    labels = [line for line in shared_path("labels", "train.jsonl").read_text().splitlines()
-              if len(json.loads(line)["labels"]) <= 1]
+    labels = [
+        line
+        for line in shared_path("labels", "train.jsonl").read_text().splitlines()
+        if len(json.loads(line)["labels"]) <= 1
+    ]
     random.Random(7).shuffle(labels)
     path = tmp_path_factory.mktemp("labels") / "small.jsonl"
     path.write_text("\n".join(labels[:240]) + "\n")
@@ -67,8 +70,10 @@ def test_figures_plots_card_and_corrections(site, trained) -> None:  # noqa: ANN
     client, seeded, models = site
     decision = classify.save_and_maybe_promote(trained, models, utcnow())
     token = login(client)
-    client.post(f"/review/items/{seeded.items['budget']}/toggle",
-                data={"csrf_token": token, "topic": "open_collaboration"})
+    client.post(
+        f"/review/items/{seeded.items['budget']}/toggle",
+        data={"csrf_token": token, "topic": "open_collaboration"},
+    )
     client.post(f"/review/items/{seeded.items['osm']}/accept", data={"csrf_token": token})
     page = client.get("/model").text
     assert decision.version in page
@@ -109,8 +114,9 @@ def test_retrain_now_runs_in_the_background(site, small_labels) -> None:  # noqa
     client, seeded, models = site
     app = client.app
     job = retrain_job(app.state.engine, models, labels=small_labels[0], corpus=small_labels[1])
-    app.state.retrainer = model_page.Retrainer(JobRunner(app.state.engine), job,
-                                               on_done=app.state.model.reload)
+    app.state.retrainer = model_page.Retrainer(
+        JobRunner(app.state.engine), job, on_done=app.state.model.reload
+    )
     token = login(client, "root")
     client.post(f"/review/items/{seeded.items['osm']}/offtopic", data={"csrf_token": token})
     assert client.post("/model/retrain", data={"csrf_token": token}).status_code == 303

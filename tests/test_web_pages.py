@@ -61,7 +61,9 @@ def test_admin_disables_and_enables_into_feeds_yaml(site) -> None:  # noqa: ANN0
     text = client.app.state.settings.sources.read_text()
     assert "# network of rural towns" in text and "# Sources of the veille" in text
     assert {s.name: s.enabled for s in load_sources(client.app.state.settings.sources)} == {
-        "Bruded": True, "OSM blog": False}
+        "Bruded": True,
+        "OSM blog": False,
+    }
     with session_scope(client.app.state.engine) as s:
         assert s.get(Source, osm).enabled is False
     client.post(f"/sources/{osm}/enabled", data={"csrf_token": token, "enabled": "true"})
@@ -83,15 +85,20 @@ def test_admin_adds_a_source_validated_and_address_checked(site) -> None:  # noq
     assert dup.status_code == 400
     selector = add(name="Sel", url="https://example.org/", selector="h2 a")
     assert selector.status_code == 400 and "selector" in selector.text
-    client.app.state.settings = client.app.state.settings.model_copy(
-        update={"allow_networks": []})
+    client.app.state.settings = client.app.state.settings.model_copy(update={"allow_networks": []})
     private = add(name="Intranet", url="http://127.0.0.1:8080/feed")
     assert private.status_code == 400 and "refused address 127.0.0.1" in private.text
     meta = add(name="Metadata", url="http://169.254.169.254/latest/")
     assert meta.status_code == 400 and "refused address" in meta.text
     assert [s.name for s in load_sources(path)] == ["Bruded", "OSM blog"]
-    ok = add(name="Ripisylve", url="http://[2606:4700::1111]/feed", kind="feed",
-             language="fr", interval="6h", tags="rivière, commun")
+    ok = add(
+        name="Ripisylve",
+        url="http://[2606:4700::1111]/feed",
+        kind="feed",
+        language="fr",
+        interval="6h",
+        tags="rivière, commun",
+    )
     assert ok.status_code == 303, ok.text
     added = {s.name: s for s in load_sources(path)}["Ripisylve"]
     assert added.interval == 6 * 3600 and added.tags == ("rivière", "commun")
@@ -102,11 +109,18 @@ def test_admin_adds_a_source_validated_and_address_checked(site) -> None:  # noq
 
 def test_stats_page_draws_svg_charts(site) -> None:  # noqa: ANN001
     client, seeded = site
-    hostile = add_source(client.app.state.engine, '<script>alert("src")</script>',
-                         "https://evil.example/feed")
+    hostile = add_source(
+        client.app.state.engine, '<script>alert("src")</script>', "https://evil.example/feed"
+    )
     for i in range(3):
-        add_item(client.app.state.engine, hostile, f"h{i}", title="x",
-                 scores={"open_collaboration": 0.9}, seen=utcnow() - timedelta(days=i))
+        add_item(
+            client.app.state.engine,
+            hostile,
+            f"h{i}",
+            title="x",
+            scores={"open_collaboration": 0.9},
+            seen=utcnow() - timedelta(days=i),
+        )
     token = login(client)
     client.post(f"/review/items/{seeded.items['osm']}/accept", data={"csrf_token": token})
     page = client.get("/stats")
@@ -122,6 +136,12 @@ def test_ticks_and_bars() -> None:
     assert charts._ticks(950)[-1] == 1000
     svg = charts.bars("t", [("a & b", 0.5, "50 %"), ("c", 1.0, "100 %")], maximum=1.0)
     assert "a &amp; b" in svg and 'role="img"' in svg
-    widths = [float(w) for w in __import__("re").findall(r'class="bar" x="190" y="\d+" '
-                                                         r'width="([\d.]+)"', svg)]
+    widths = [
+        float(w)
+        for w in __import__("re").findall(
+            r'class="bar" x="190" y="\d+" '
+            r'width="([\d.]+)"',
+            svg,
+        )
+    ]
     assert widths[1] == pytest.approx(2 * widths[0])

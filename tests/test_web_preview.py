@@ -31,13 +31,24 @@ def site(
     seeded = seed(engine)
     now = utcnow()
     b = seeded.sources["bruded"]
-    seeded.items["tools"] = add_item(engine, b, "tools", title="Une grainothèque à Niort",
-                                     summary="Des graines à partager.", scores=SHARE,
-                                     seen=now - timedelta(hours=3))
-    seeded.items["old"] = add_item(engine, b, "old", title="Prêt d'outils à Poitiers",
-                                   summary="Une outilthèque ouvre.",
-                                   scores={**SHARE, "collaborative_consumption": 0.6},
-                                   seen=now - timedelta(hours=20))
+    seeded.items["tools"] = add_item(
+        engine,
+        b,
+        "tools",
+        title="Une grainothèque à Niort",
+        summary="Des graines à partager.",
+        scores=SHARE,
+        seen=now - timedelta(hours=3),
+    )
+    seeded.items["old"] = add_item(
+        engine,
+        b,
+        "old",
+        title="Prêt d'outils à Poitiers",
+        summary="Une outilthèque ouvre.",
+        scores={**SHARE, "collaborative_consumption": 0.6},
+        seen=now - timedelta(hours=20),
+    )
     with TestClient(app, follow_redirects=False) as client:
         token = login(client)
         yield client, seeded, token
@@ -50,8 +61,9 @@ def _order(client: TestClient, *titles: str) -> list[str]:
 
 
 def _post(client: TestClient, token: str, item: int, action: str, **data: str) -> None:
-    reply = client.post(f"/digest/preview/items/{item}/{action}",
-                        data={"csrf_token": token, **data})
+    reply = client.post(
+        f"/digest/preview/items/{item}/{action}", data={"csrf_token": token, **data}
+    )
     assert reply.status_code == 303, reply.text
     assert reply.headers["location"] == f"/digest/preview#entry-{item}"
 
@@ -112,15 +124,23 @@ def test_edited_summary_is_shown_and_sent(site, settings: Settings) -> None:  # 
     assert mine in client.get("/digest/preview/email").text
     assert "résumé modifié" in client.get("/digest/preview").text
     with session_scope(engine) as s:
-        s.add(Subscriber(email="lea@example.org", status="confirmed", created_at=utcnow(),
-                         confirmed_at=utcnow()))
+        s.add(
+            Subscriber(
+                email="lea@example.org",
+                status="confirmed",
+                created_at=utcnow(),
+                confirmed_at=utcnow(),
+            )
+        )
     built = issue.build(engine, settings=settings, now=utcnow())
     assert built is not None and built.digest_id is not None
     assert mine in {e.summary for e in built.entries}
     report = issue.send(engine, built, settings=settings, now=utcnow())
     assert report.sent == 1
-    sent = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
-            for p in (settings.data_dir / "outbox").rglob("*.eml")]
+    sent = [
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)
+        for p in (settings.data_dir / "outbox").rglob("*.eml")
+    ]
     assert len(sent) == 1
     assert mine in sent[0].get_body(("html",)).get_content()
     assert mine in sent[0].get_body(("plain",)).get_content()
@@ -143,5 +163,7 @@ def test_posts_without_the_token_are_refused(site) -> None:  # noqa: ANN001
     assert reply.status_code == 403
     with session_scope(client.app.state.engine) as s:
         assert s.get(Item, item).excluded is False
-    assert client.post(f"/digest/preview/items/{item}/nope",
-                       data={"csrf_token": site[2]}).status_code == 400
+    assert (
+        client.post(f"/digest/preview/items/{item}/nope", data={"csrf_token": site[2]}).status_code
+        == 400
+    )

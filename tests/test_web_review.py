@@ -50,12 +50,14 @@ def test_queue_follows_the_classifier_review_order(site) -> None:  # noqa: ANN00
     client, seeded, _ = site
     shown = _ids(client.get("/review").text)
     with session_scope(client.app.state.engine) as s:
-        rows = s.exec(select(Item.id, Item.scores, Item.source_id)
-                      .order_by(Item.first_seen_at.desc())).all()
+        rows = s.exec(
+            select(Item.id, Item.scores, Item.source_id).order_by(Item.first_seen_at.desc())
+        ).all()
     thresholds = client.app.state.model.thresholds()
     expected = classify.review_order(
         [classify.ReviewCandidate(id=i, scores=sc, source=str(src)) for i, sc, src in rows],
-        thresholds)
+        thresholds,
+    )
     assert shown == list(expected) and len(shown) == 5
     newest = _ids(client.get("/review?sort=newest").text)
     assert newest == [seeded.items[k] for k in ("repair", "repair-bis", "budget", "osm", "phone")]
@@ -82,8 +84,9 @@ def test_queue_follows_the_classifier_review_order(site) -> None:  # noqa: ANN00
 def test_filters_and_search(site, query: str, expected: set[str] | None) -> None:  # noqa: ANN001
     client, seeded, _ = site
     today = utcnow().date()
-    query = query.format(osm=seeded.sources["osm"], d2=today - timedelta(days=2),
-                         d3=today - timedelta(days=3))
+    query = query.format(
+        osm=seeded.sources["osm"], d2=today - timedelta(days=2), d3=today - timedelta(days=3)
+    )
     reply = client.get(f"/review?sort=newest&{query}")
     assert reply.status_code == 200
     names = {k for k, v in seeded.items.items() if v in _ids(reply.text)}
@@ -95,8 +98,9 @@ def test_corrections_record_who_and_when_and_undo_in_reverse(site) -> None:  # n
     budget, osm = seeded.items["budget"], seeded.items["osm"]
 
     def act(item: int, action: str, **data: str) -> int:
-        return client.post(f"/review/items/{item}/{action}",
-                           data={"csrf_token": token, **data}).status_code
+        return client.post(
+            f"/review/items/{item}/{action}", data={"csrf_token": token, **data}
+        ).status_code
 
     assert act(budget, "toggle", topic="open_collaboration") == 303
     item = _item(client, budget)
@@ -131,14 +135,18 @@ def test_corrections_record_who_and_when_and_undo_in_reverse(site) -> None:  # n
 def test_the_script_gets_the_fresh_card(site) -> None:  # noqa: ANN001
     client, seeded, token = site
     repair = seeded.items["repair"]
-    reply = client.post(f"/review/items/{repair}/toggle", headers=FETCH,
-                        data={"csrf_token": token, "topic": "social_innovation"})
+    reply = client.post(
+        f"/review/items/{repair}/toggle",
+        headers=FETCH,
+        data={"csrf_token": token, "topic": "social_innovation"},
+    )
     assert reply.status_code == 200 and reply.headers["x-item-id"] == str(repair)
     assert reply.text.lstrip().startswith(f'<article class="card done" id="item-{repair}"')
     assert re.search(r'value="social_innovation" class="topic t1" aria-pressed="true"', reply.text)
     assert "Relu par ana" in reply.text
-    header_only = client.post(f"/review/items/{repair}/pin", headers={"X-CSRF-Token": token,
-                                                                     **FETCH})
+    header_only = client.post(
+        f"/review/items/{repair}/pin", headers={"X-CSRF-Token": token, **FETCH}
+    )
     assert header_only.status_code == 200 and "épinglé" in header_only.text
 
 
@@ -160,8 +168,7 @@ def test_parse_query_clamps_everything() -> None:
 
 def test_postgres_search_uses_the_gin_index(pg_url: str) -> None:
     """The search expression must be the one migration 0002 indexed, or the index is unused."""
-    migration = importlib.import_module(
-        "veille.store.migrations.versions.0002_full_text_search")
+    migration = importlib.import_module("veille.store.migrations.versions.0002_full_text_search")
     assert reviews.PG_DOCUMENT == migration.PG_DOCUMENT
     engine = open_store(pg_url)
     with session_scope(engine) as s:

@@ -29,8 +29,11 @@ class Seeded:
 
 def add_user(engine: Engine, name: str, role: str = "curator", password: str = PASSWORD) -> None:
     with session_scope(engine) as s:
-        s.add(User(name=name, role=role, password_hash=LIGHT_HASHER.hash(password),
-                   created_at=utcnow()))
+        s.add(
+            User(
+                name=name, role=role, password_hash=LIGHT_HASHER.hash(password), created_at=utcnow()
+            )
+        )
 
 
 def add_source(engine: Engine, name: str, url: str, **fields: object) -> int:
@@ -41,20 +44,48 @@ def add_source(engine: Engine, name: str, url: str, **fields: object) -> int:
         return int(src.id)
 
 
-def add_item(engine: Engine, source_id: int, key: str, *, title: str, scores: dict[str, float],
-             summary: str = "", text: str = "", lang: str = "fr", url: str | None = None,
-             seen: datetime | None = None, story_id: int | None = None,
-             thresholds: float = 0.5, **fields: object) -> int:
+def add_item(
+    engine: Engine,
+    source_id: int,
+    key: str,
+    *,
+    title: str,
+    scores: dict[str, float],
+    summary: str = "",
+    text: str = "",
+    lang: str = "fr",
+    url: str | None = None,
+    seen: datetime | None = None,
+    story_id: int | None = None,
+    thresholds: float = 0.5,
+    **fields: object,
+) -> int:
     seen = seen or utcnow()
     labels = [t for t, v in scores.items() if v >= thresholds]
     unsure = [t for t, v in scores.items() if abs(v - thresholds) < 0.15]
     with session_scope(engine) as s:
-        item = Item(source_id=source_id, guid=key, url=url or f"https://example.org/{key}",
-                    canonical_url=url or f"https://example.org/{key}", title=title,
-                    feed_summary=summary, summary=summary, text=text or summary, lang=lang,
-                    first_seen_at=seen, updated_at=seen, published_at=seen, story_id=story_id,
-                    labels=labels, scores=scores, unsure=unsure, model_version="test",
-                    classified_at=seen, extraction="article", **fields)
+        item = Item(
+            source_id=source_id,
+            guid=key,
+            url=url or f"https://example.org/{key}",
+            canonical_url=url or f"https://example.org/{key}",
+            title=title,
+            feed_summary=summary,
+            summary=summary,
+            text=text or summary,
+            lang=lang,
+            first_seen_at=seen,
+            updated_at=seen,
+            published_at=seen,
+            story_id=story_id,
+            labels=labels,
+            scores=scores,
+            unsure=unsure,
+            model_version="test",
+            classified_at=seen,
+            extraction="article",
+            **fields,
+        )
         s.add(item)
         s.flush()
         return int(item.id)
@@ -64,12 +95,25 @@ def seed(engine: Engine) -> Seeded:
     """Five items over two sources; `repair` and `repair-bis` are one story."""
     out = Seeded()
     now = utcnow()
-    out.sources["bruded"] = add_source(engine, "Bruded", "https://www.bruded.fr/feed/",
-                                       language="fr", last_success_at=now,
-                                       last_attempt_at=now, next_fetch_at=now + timedelta(hours=1))
-    out.sources["osm"] = add_source(engine, "OSM blog", "https://blog.openstreetmap.org/feed/",
-                                    language="en", last_attempt_at=now, consecutive_failures=4,
-                                    last_error="timeout after 20 s", last_error_at=now)
+    out.sources["bruded"] = add_source(
+        engine,
+        "Bruded",
+        "https://www.bruded.fr/feed/",
+        language="fr",
+        last_success_at=now,
+        last_attempt_at=now,
+        next_fetch_at=now + timedelta(hours=1),
+    )
+    out.sources["osm"] = add_source(
+        engine,
+        "OSM blog",
+        "https://blog.openstreetmap.org/feed/",
+        language="en",
+        last_attempt_at=now,
+        consecutive_failures=4,
+        last_error="timeout after 20 s",
+        last_error_at=now,
+    )
     with session_scope(engine) as s:
         story = Story(created_at=now, updated_at=now, size=2)
         s.add(story)
@@ -77,30 +121,76 @@ def seed(engine: Engine) -> Seeded:
         out.story = int(story.id)
     b, o = out.sources["bruded"], out.sources["osm"]
     out.items["repair"] = add_item(
-        engine, b, "repair", title="Un repair café ouvre à Melle",
+        engine,
+        b,
+        "repair",
+        title="Un repair café ouvre à Melle",
         summary="Des bénévoles réparent grille-pains et vélos chaque samedi.",
-        scores={"social_innovation": 0.2, "collaborative_consumption": 0.93,
-                "open_collaboration": 0.1}, seen=now - timedelta(hours=1), story_id=out.story)
+        scores={
+            "social_innovation": 0.2,
+            "collaborative_consumption": 0.93,
+            "open_collaboration": 0.1,
+        },
+        seen=now - timedelta(hours=1),
+        story_id=out.story,
+    )
     out.items["repair-bis"] = add_item(
-        engine, o, "repair-bis", title="Repair café in Melle", lang="en",
-        summary="Volunteers fix toasters.", url="https://news.example.net/melle",
-        scores={"social_innovation": 0.2, "collaborative_consumption": 0.9,
-                "open_collaboration": 0.1}, seen=now - timedelta(hours=2), story_id=out.story)
+        engine,
+        o,
+        "repair-bis",
+        title="Repair café in Melle",
+        lang="en",
+        summary="Volunteers fix toasters.",
+        url="https://news.example.net/melle",
+        scores={
+            "social_innovation": 0.2,
+            "collaborative_consumption": 0.9,
+            "open_collaboration": 0.1,
+        },
+        seen=now - timedelta(hours=2),
+        story_id=out.story,
+    )
     out.items["budget"] = add_item(
-        engine, b, "budget", title="Budget participatif : les habitants votent",
+        engine,
+        b,
+        "budget",
+        title="Budget participatif : les habitants votent",
         summary="La commune ouvre son budget participatif aux habitants.",
-        scores={"social_innovation": 0.52, "collaborative_consumption": 0.05,
-                "open_collaboration": 0.48}, seen=now - timedelta(days=2))
+        scores={
+            "social_innovation": 0.52,
+            "collaborative_consumption": 0.05,
+            "open_collaboration": 0.48,
+        },
+        seen=now - timedelta(days=2),
+    )
     out.items["osm"] = add_item(
-        engine, o, "osm", title="Mapping party OpenStreetMap", lang="en",
+        engine,
+        o,
+        "osm",
+        title="Mapping party OpenStreetMap",
+        lang="en",
         summary="Contributors mapped the town's accessible paths together.",
-        scores={"social_innovation": 0.1, "collaborative_consumption": 0.05,
-                "open_collaboration": 0.97}, seen=now - timedelta(days=3))
+        scores={
+            "social_innovation": 0.1,
+            "collaborative_consumption": 0.05,
+            "open_collaboration": 0.97,
+        },
+        seen=now - timedelta(days=3),
+    )
     out.items["phone"] = add_item(
-        engine, b, "phone", title="Un nouveau téléphone pliant",
-        summary="Le constructeur présente son téléphone.", url="javascript:alert(1)",
-        scores={"social_innovation": 0.01, "collaborative_consumption": 0.02,
-                "open_collaboration": 0.03}, seen=now - timedelta(days=4))
+        engine,
+        b,
+        "phone",
+        title="Un nouveau téléphone pliant",
+        summary="Le constructeur présente son téléphone.",
+        url="javascript:alert(1)",
+        scores={
+            "social_innovation": 0.01,
+            "collaborative_consumption": 0.02,
+            "open_collaboration": 0.03,
+        },
+        seen=now - timedelta(days=4),
+    )
     add_user(engine, "ana")
     add_user(engine, "root", role="admin")
     return out
@@ -120,7 +210,15 @@ def use_light_hashing(monkeypatch) -> None:  # noqa: ANN001
 def login(client, name: str = "ana", password: str = PASSWORD) -> str:  # noqa: ANN001
     """Log `client` in through the form; returns the new session's CSRF token."""
     form = client.get("/login")
-    reply = client.post("/login", data={"name": name, "password": password, "next": "/stats",
-                                        "csrf_token": csrf_of(form.text)}, follow_redirects=False)
+    reply = client.post(
+        "/login",
+        data={
+            "name": name,
+            "password": password,
+            "next": "/stats",
+            "csrf_token": csrf_of(form.text),
+        },
+        follow_redirects=False,
+    )
     assert reply.status_code == 303, reply.text
     return csrf_of(client.get("/stats").text)

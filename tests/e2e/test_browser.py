@@ -28,8 +28,15 @@ from veille.web.app import create_app
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/veille-shots")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
@@ -48,8 +55,9 @@ class Served:
     def __init__(self, app, port: int) -> None:  # noqa: ANN001
         self.app = app
         self.base = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                                    log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Served:
@@ -115,8 +123,9 @@ def test_keyboard_review_persists_after_reload(browser, site) -> None:  # noqa: 
     page.reload()
     assert page.locator(f"#item-{first}").count() == 0  # judged: gone from the queue
     page.goto(f"{served.base}/review/items/{first}")
-    assert page.locator(f'#item-{first} button[data-key="2"]').get_attribute(
-        "aria-pressed") == flipped
+    assert (
+        page.locator(f'#item-{first} button[data-key="2"]').get_attribute("aria-pressed") == flipped
+    )
     assert "ana" in page.locator(f"#item-{first} .state").inner_text()
     with session_scope(served.app.state.engine) as s:
         item = s.get(Item, int(first))
@@ -139,8 +148,16 @@ def _hostile_lines() -> list[str]:
     return lines
 
 
-PAGES = ["/login", "/review", "/review?sort=newest&reviewed=all", "/sources", "/stats", "/model",
-         "/review/items/{item}", "/review/items/999999"]
+PAGES = [
+    "/login",
+    "/review",
+    "/review?sort=newest&reviewed=all",
+    "/sources",
+    "/stats",
+    "/model",
+    "/review/items/{item}",
+    "/review/items/999999",
+]
 
 
 def test_hostile_titles_stay_inert_and_pages_look_right(browser, site) -> None:  # noqa: ANN001
@@ -148,13 +165,26 @@ def test_hostile_titles_stay_inert_and_pages_look_right(browser, site) -> None: 
     engine = served.app.state.engine
     lines = _hostile_lines()
     assert len(lines) > 500
-    evil = add_source(engine, lines[0][:150], "javascript:alert(1)", last_attempt_at=utcnow(),
-                      last_error=lines[1][:300], consecutive_failures=1, last_error_at=utcnow())
+    evil = add_source(
+        engine,
+        lines[0][:150],
+        "javascript:alert(1)",
+        last_attempt_at=utcnow(),
+        last_error=lines[1][:300],
+        consecutive_failures=1,
+        last_error_at=utcnow(),
+    )
     first_hostile = None
     for i in range(0, 240, 2):  # 120 items, title and summary each a different payload
-        item_id = add_item(engine, evil, f"x{i}", title=lines[i % len(lines)][:300],
-                           summary=lines[(i + 1) % len(lines)][:600], url=lines[i % 7][:200],
-                           scores={"open_collaboration": 0.45 + (i % 10) / 100})
+        item_id = add_item(
+            engine,
+            evil,
+            f"x{i}",
+            title=lines[i % len(lines)][:300],
+            summary=lines[(i + 1) % len(lines)][:600],
+            url=lines[i % 7][:200],
+            scores={"open_collaboration": 0.45 + (i % 10) / 100},
+        )
         first_hostile = first_hostile or item_id
     if SHOTS.exists():
         shutil.rmtree(SHOTS)
@@ -162,8 +192,10 @@ def test_hostile_titles_stay_inert_and_pages_look_right(browser, site) -> None: 
     for size, viewport in SIZES.items():
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
-        page.add_init_script("window.__fired = []; for (const f of ['alert','confirm','prompt'])"
-                             " window[f] = (...a) => window.__fired.push(f + ':' + a);")
+        page.add_init_script(
+            "window.__fired = []; for (const f of ['alert','confirm','prompt'])"
+            " window[f] = (...a) => window.__fired.push(f + ':' + a);"
+        )
         dialogs: list[str] = []
         page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
         page.goto(f"{served.base}/login")
@@ -185,7 +217,8 @@ def test_hostile_titles_stay_inert_and_pages_look_right(browser, site) -> None: 
             assert page.evaluate("document.scripts.length") == 1, path  # ours only
             handlers = page.evaluate(
                 "[...document.querySelectorAll('*')].flatMap(e => [...e.attributes]"
-                ".filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))")
+                ".filter(a => a.name.startsWith('on')).map(a => e.tagName + ' ' + a.name))"
+            )
             assert handlers == [], (path, handlers[:5])
             assert page.locator("a[href^='javascript:' i]").count() == 0, path
         if size == "desktop":  # the keyboard panel and a "why" panel, opened

@@ -20,10 +20,19 @@ GONE = "Une grainothèque à Niort"
 def test_exclude_an_entry_and_see_it_gone(browser, site) -> None:  # noqa: ANN001, F811
     served, seeded = site
     engine = served.app.state.engine
-    gone = add_item(engine, seeded.sources["bruded"], "seeds", title=GONE,
-                    summary="Des graines à partager entre voisins.",
-                    scores={"social_innovation": 0.1, "collaborative_consumption": 0.9,
-                            "open_collaboration": 0.1}, seen=utcnow() - timedelta(hours=3))
+    gone = add_item(
+        engine,
+        seeded.sources["bruded"],
+        "seeds",
+        title=GONE,
+        summary="Des graines à partager entre voisins.",
+        scores={
+            "social_innovation": 0.1,
+            "collaborative_consumption": 0.9,
+            "open_collaboration": 0.1,
+        },
+        seen=utcnow() - timedelta(hours=3),
+    )
     SHOTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport=SIZES["desktop"])
     errors: list[str] = []
@@ -40,7 +49,8 @@ def test_exclude_an_entry_and_see_it_gone(browser, site) -> None:  # noqa: ANN00
         page.screenshot(path=str(SHOTS / f"preview-{size}.png"), full_page=True)
         # A page shot leaves a sandboxed frame below the fold blank; the frame's own shows it.
         page.locator("section.email iframe").screenshot(
-            path=str(SHOTS / f"preview-{size}-email.png"))
+            path=str(SHOTS / f"preview-{size}-email.png")
+        )
     page.locator(f"#entry-{gone} button", has_text="Exclure").click()
     page.wait_for_url(f"{served.base}/digest/preview#entry-{gone}")
     page.reload()

@@ -46,4 +46,3 @@ def __getattr__(name: str) -> object:
     value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
     globals()[name] = value
     return value
-

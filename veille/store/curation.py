@@ -18,7 +18,12 @@ COLUMNS = {"rank": "digest_rank", "summary": "edited_summary"}
 
 
 def set_value(
-    session: Session, *, item_id: int, action: str, value: int | str | None, user: str,
+    session: Session,
+    *,
+    item_id: int,
+    action: str,
+    value: int | str | None,
+    user: str,
     now: datetime,
 ) -> Item | None:
     """Set the item's rank or summary (None clears it) and record it; None: no such item.
@@ -33,7 +38,10 @@ def set_value(
     before = _snapshot(item)
     setattr(item, column, value)
     session.add(item)
-    session.add(Review(item_id=item_id, user=user, at=now, action=action, before=before,
-                       after=_snapshot(item)))
+    session.add(
+        Review(
+            item_id=item_id, user=user, at=now, action=action, before=before, after=_snapshot(item)
+        )
+    )
     session.flush()
     return item

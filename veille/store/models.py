@@ -58,8 +58,13 @@ class Item(SQLModel, table=True):
         UniqueConstraint("source_id", "guid", name="uq_item_source_guid"),
         Index("ix_item_first_seen", "first_seen_at"),
         # The review queue (migration 0003; on SQLite the included columns are trailing keys).
-        Index("ix_item_queue", "reviewed_at", "first_seen_at", "id",
-              postgresql_include=["source_id", "scores", "labels", "unsure"]),
+        Index(
+            "ix_item_queue",
+            "reviewed_at",
+            "first_seen_at",
+            "id",
+            postgresql_include=["source_id", "scores", "labels", "unsure"],
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     source_id: int = Field(foreign_key="source.id", index=True)

@@ -27,8 +27,15 @@ PG_DOCUMENT = (
     "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(feed_summary, '') "
     "|| ' ' || coalesce(text, ''))"
 )
-_STATE = ("curator_labels", "reviewed_at", "reviewed_by", "excluded", "pinned",
-          "digest_rank", "edited_summary")
+_STATE = (
+    "curator_labels",
+    "reviewed_at",
+    "reviewed_by",
+    "excluded",
+    "pinned",
+    "digest_rank",
+    "edited_summary",
+)
 SEARCH_LIMIT = 2500  # SQLite: newest full-text matches a search looks at
 
 
@@ -68,8 +75,10 @@ def _matching(session: Session, f: QueueFilter, *columns: Any) -> Select:
         # also a prefix once it is long enough not to expand to half the vocabulary.
         match = " ".join(f'"{w}"' for w in words) + ("*" if len(words[-1]) >= 3 else "")
         found = (
-            text("SELECT rowid AS rid FROM item_fts WHERE item_fts MATCH :m "
-                 "ORDER BY rowid DESC LIMIT :n")
+            text(
+                "SELECT rowid AS rid FROM item_fts WHERE item_fts MATCH :m "
+                "ORDER BY rowid DESC LIMIT :n"
+            )
             .bindparams(m=match, n=SEARCH_LIMIT)
             .columns(column("rid", Integer))
             .subquery("matches")
@@ -148,9 +157,9 @@ def load_items(session: Session, *, ids: list[int]) -> list[tuple[Item, Source]]
     if not ids:
         return []
     rows = session.exec(
-        select(Item, Source).join(Source, col(Item.source_id) == Source.id).where(
-            col(Item.id).in_(ids)
-        )
+        select(Item, Source)
+        .join(Source, col(Item.source_id) == Source.id)
+        .where(col(Item.id).in_(ids))
     ).all()
     by_id = {item.id: (item, source) for item, source in rows}
     return [by_id[i] for i in ids if i in by_id]
@@ -197,7 +206,12 @@ def _judge(item: Item, labels: list[str], user: str, now: datetime) -> None:
 
 
 def apply_action(
-    session: Session, *, item_id: int, action: str, user: str, now: datetime,
+    session: Session,
+    *,
+    item_id: int,
+    action: str,
+    user: str,
+    now: datetime,
     topic: str | None = None,
 ) -> Item | None:
     """Apply one curator action and record it; None when the item does not exist."""
@@ -221,8 +235,11 @@ def apply_action(
         item.pinned = not item.pinned
     label = "labels" if action in ("toggle", "offtopic") else action
     session.add(item)
-    session.add(Review(item_id=item_id, user=user, at=now, action=label, before=before,
-                       after=_snapshot(item)))
+    session.add(
+        Review(
+            item_id=item_id, user=user, at=now, action=label, before=before, after=_snapshot(item)
+        )
+    )
     session.flush()
     return item
 
@@ -245,8 +262,16 @@ def undo_last(session: Session, *, user: str, now: datetime) -> Item | None:
         before = _snapshot(item)
         _restore(item, review.before)
         session.add(item)
-        session.add(Review(item_id=item.id, user=user, at=now, action="undo", before=before,
-                           after={**_snapshot(item), "undid": review.id}))
+        session.add(
+            Review(
+                item_id=item.id,
+                user=user,
+                at=now,
+                action="undo",
+                before=before,
+                after={**_snapshot(item), "undid": review.id},
+            )
+        )
         session.flush()
         return item
     return None
@@ -269,6 +294,7 @@ def corrections_since(session: Session, *, since: datetime | None) -> tuple[int,
 
 
 def sources_for_filter(session: Session) -> list[tuple[int, str]]:
-    return [(int(i), n) for i, n in session.exec(select(Source.id, Source.name).order_by(
-        func.lower(Source.name)))]
-
+    return [
+        (int(i), n)
+        for i, n in session.exec(select(Source.id, Source.name).order_by(func.lower(Source.name)))
+    ]

@@ -82,7 +82,11 @@ def create_app(
             engine.dispose()
 
     app = FastAPI(
-        title="veille", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+        title="veille",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
         dependencies=[Depends(auth.csrf_guard)],
     )
     app.state.settings = settings
@@ -92,8 +96,9 @@ def create_app(
     app.state.renderer = Renderer(settings.language, settings.timezone)
     app.state.throttle = auth.LoginThrottle()
     app.state.model = ModelCache(settings.models_dir)
-    app.state.retrainer = model.Retrainer(JobRunner(engine), retrain,
-                                          on_done=app.state.model.reload)
+    app.state.retrainer = model.Retrainer(
+        JobRunner(engine), retrain, on_done=app.state.model.reload
+    )
     app.state.csrf_exempt = set()
 
     @app.middleware("http")
@@ -109,8 +114,12 @@ def create_app(
 
     # Added last so it runs first: every handler and error page sees the session.
     app.add_middleware(
-        SessionMiddleware, secret_key=app.state.secret, session_cookie="veille_session",
-        max_age=MAX_AGE, same_site="lax", https_only=settings.base_url.startswith("https://"),
+        SessionMiddleware,
+        secret_key=app.state.secret,
+        session_cookie="veille_session",
+        max_age=MAX_AGE,
+        same_site="lax",
+        https_only=settings.base_url.startswith("https://"),
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_pages(app)
@@ -125,8 +134,13 @@ def create_app(
     @app.get("/lang/{code}")
     def switch_language(code: str, next: str = "/review") -> Response:
         response = RedirectResponse(local_path(next), status_code=303)
-        response.set_cookie(LANG_COOKIE, i18n.normalise(code, settings.language),
-                            max_age=365 * 86400, samesite="lax", httponly=True)
+        response.set_cookie(
+            LANG_COOKIE,
+            i18n.normalise(code, settings.language),
+            max_age=365 * 86400,
+            samesite="lax",
+            httponly=True,
+        )
         return response
 
     @app.get("/health")
@@ -148,9 +162,13 @@ def _error_page(request: Request, status: int, message: str | None = None) -> Re
         state = request.app.state
         request.state.user = load_curator(request, state.engine, state.secret)
     title, default = ERRORS.get(status, ERRORS[400])
-    return render.page(request, "error.html", status=status,
-                       title=render.gettext(request, title),
-                       message=render.gettext(request, message or default))
+    return render.page(
+        request,
+        "error.html",
+        status=status,
+        title=render.gettext(request, title),
+        message=render.gettext(request, message or default),
+    )
 
 
 def _error_pages(app: FastAPI) -> None:

@@ -47,7 +47,10 @@ class LoginThrottle:
     """Failed logins allowed per (address, account) and per address within a sliding window."""
 
     def __init__(
-        self, per_account: int = 5, per_address: int = 20, window: float = 900.0,
+        self,
+        per_account: int = 5,
+        per_address: int = 20,
+        window: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limits = {"account": per_account, "address": per_address}
@@ -149,16 +152,23 @@ def login(
         log.warning("login throttled", extra={"user": name, "address": address})
         minutes = max(1, round(wait / 60))
         error = render.gettext(request, "Too many failed attempts. Try again in {n} min.")
-        return render.page(request, "login.html", status=429, name=name, next=local_path(next),
-                           error=error.format(n=minutes))
+        return render.page(
+            request,
+            "login.html",
+            status=429,
+            name=name,
+            next=local_path(next),
+            error=error.format(n=minutes),
+        )
     with session_scope(state.engine) as s:
         user = accounts.authenticate(s, name=name.strip(), password=password, now=utcnow())
     if user is None:
         state.throttle.failed(address, name)
         log.info("login failed", extra={"user": name, "address": address})
         error = render.gettext(request, "Wrong name or password.")
-        return render.page(request, "login.html", status=401, name=name, next=local_path(next),
-                           error=error)
+        return render.page(
+            request, "login.html", status=401, name=name, next=local_path(next), error=error
+        )
     state.throttle.succeeded(address, name)
     start(request, user, state.secret)
     log.info("login", extra={"user": user.name, "address": address})

@@ -52,8 +52,10 @@ def stacked_columns(
     for tick in ticks:
         y = top_pad + plot_h - tick * scale
         body.append(f'<line class="grid" x1="{left}" x2="{WIDTH - 4}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        body.append(f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                    f"{int(tick)}</text>")
+        body.append(
+            f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{int(tick)}</text>"
+        )
     for i, label in enumerate(columns):
         x = left + i * step + step * 0.15
         base = top_pad + plot_h
@@ -67,8 +69,10 @@ def stacked_columns(
                     f"</title></rect>"
                 )
         if len(columns) <= 10 or i % max(1, len(columns) // 8) == 0:
-            body.append(f'<text class="axis" x="{x + step * 0.35:.1f}" y="{height - bottom + 16}" '
-                        f'text-anchor="middle">{escape(label)}</text>')
+            body.append(
+                f'<text class="axis" x="{x + step * 0.35:.1f}" y="{height - bottom + 16}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
     for n, (name, _) in enumerate(series, start=1):
         x = left + (n - 1) * 220
         body.append(f'<rect class="s{n}" x="{x}" y="{height - 14}" width="12" height="12"/>')
@@ -77,7 +81,9 @@ def stacked_columns(
 
 
 def bars(
-    title: str, rows: list[tuple[str, float, str]], maximum: float | None = None,
+    title: str,
+    rows: list[tuple[str, float, str]],
+    maximum: float | None = None,
     bar_class: str = "bar",
 ) -> Markup:
     """Horizontal bars: (label, value, value as shown). `maximum` fixes the scale (1 for shares)."""
@@ -89,12 +95,18 @@ def bars(
     for i, (label, value, shown) in enumerate(rows):
         y = pad + i * (BAR_HEIGHT + pad)
         short = label if len(label) <= 24 else label[:23] + "…"
-        body.append(f'<text class="label" x="{label_w - 8}" y="{y + 16}" text-anchor="end">'
-                    f"<title>{escape(label)}</title>{escape(short)}</text>")
-        body.append(f'<rect class="track" x="{label_w}" y="{y}" width="{plot_w}" '
-                    f'height="{BAR_HEIGHT}"/>')
-        body.append(f'<rect class="{bar_class}" x="{label_w}" y="{y}" '
-                    f'width="{plot_w * min(value, top) / top:.1f}" height="{BAR_HEIGHT}"/>')
-        body.append(f'<text class="value" x="{label_w + plot_w + 8}" y="{y + 16}">'
-                    f"{escape(shown)}</text>")
+        body.append(
+            f'<text class="label" x="{label_w - 8}" y="{y + 16}" text-anchor="end">'
+            f"<title>{escape(label)}</title>{escape(short)}</text>"
+        )
+        body.append(
+            f'<rect class="track" x="{label_w}" y="{y}" width="{plot_w}" height="{BAR_HEIGHT}"/>'
+        )
+        body.append(
+            f'<rect class="{bar_class}" x="{label_w}" y="{y}" '
+            f'width="{plot_w * min(value, top) / top:.1f}" height="{BAR_HEIGHT}"/>'
+        )
+        body.append(
+            f'<text class="value" x="{label_w + plot_w + 8}" y="{y + 16}">{escape(shown)}</text>'
+        )
     return _svg(title, height, body, width=BARS_WIDTH, kind="bars")

@@ -102,8 +102,16 @@ def model_page(request: Request) -> Response:
         log.warning("model registry unreadable", extra={"error": str(exc)})
         versions = []
     return renderer(request).page(
-        request, "model.html", model=model, sidecar=sidecar, since=since, judged=judged,
-        corrected=corrected, runs=runs, versions=versions, figures=_figures(models_dir),
+        request,
+        "model.html",
+        model=model,
+        sidecar=sidecar,
+        since=since,
+        judged=judged,
+        corrected=corrected,
+        runs=runs,
+        versions=versions,
+        figures=_figures(models_dir),
         card=render_card(card.read_text(encoding="utf-8")) if card.is_file() else None,
         retraining=state.retrainer.running or any(r.outcome == "running" for r in runs),
         flash=request.session.pop("flash", None),
@@ -123,9 +131,11 @@ def retrain(request: Request, user: Annotated[Curator, Depends(require_admin)]) 
     started = request.app.state.retrainer.start()
     log.info("retrain requested", extra={"user": user.name, "started": started})
     tr = renderer(request).gettext
-    request.session["flash"] = tr(request, "Training started: reload this page to see the "
-                                           "result.") if started else tr(
-        request, "A training is already running.")
+    request.session["flash"] = (
+        tr(request, "Training started: reload this page to see the result.")
+        if started
+        else tr(request, "A training is already running.")
+    )
     return RedirectResponse("/model", status_code=303)
 
 
@@ -140,5 +150,6 @@ def rollback(request: Request, user: Annotated[Curator, Depends(require_admin)])
     request.app.state.model.reload()
     log.info("model rolled back", extra={"user": user.name, "version": version})
     request.session["flash"] = tr(request, "Current model is now {version}.").format(
-        version=version)
+        version=version
+    )
     return RedirectResponse("/model", status_code=303)

@@ -79,8 +79,9 @@ class ModelCache:
         which also spreads them over sources)."""
         from veille import classify
 
-        wrapped = [classify.ReviewCandidate(id=i, scores=s, source=str(src))
-                   for i, s, src in candidates]
+        wrapped = [
+            classify.ReviewCandidate(id=i, scores=s, source=str(src)) for i, s, src in candidates
+        ]
         return list(classify.review_order(wrapped, self.thresholds()))
 
     def explain(self, item_id: int, doc: Doc, k: int = 8) -> Explanation | None:
@@ -93,8 +94,9 @@ class ModelCache:
             if key in self._explained:
                 self._explained.move_to_end(key)
                 return self._explained[key]
-        found = {t: [(str(term), float(w)) for term, w in model.explain(doc, t, k=k)]
-                 for t in TOPICS}
+        found = {
+            t: [(str(term), float(w)) for term, w in model.explain(doc, t, k=k)] for t in TOPICS
+        }
         with self._lock:
             self._explained[key] = found
             while len(self._explained) > self._explained_max:

@@ -64,8 +64,13 @@ def page(request: Request) -> Response:
         items = {i.id: i for i, _ in reviews.load_items(s, ids=ids)}
         edited = {i: bool(item.edited_summary) for i, item in items.items()}
     return renderer(request).page(
-        request, "preview.html", plan=plan, sections=sections, edited=edited,
-        cap=request.app.state.settings.digest_cap, count=len(ids),
+        request,
+        "preview.html",
+        plan=plan,
+        sections=sections,
+        edited=edited,
+        cap=request.app.state.settings.digest_cap,
+        count=len(ids),
     )
 
 
@@ -91,8 +96,9 @@ def _move(session: Session, request: Request, item_id: int, step: int, user: str
         if 0 <= to < len(ids):
             ids[at], ids[to] = ids[to], ids[at]
         for rank, other in enumerate(ids, start=1):
-            curation.set_value(session, item_id=other, action="rank", value=rank, user=user,
-                               now=now)
+            curation.set_value(
+                session, item_id=other, action="rank", value=rank, user=user, now=now
+            )
         return True
     return False
 
@@ -116,8 +122,9 @@ def act(
         elif action == "summary":
             text = plain_text(summary or "")
             value = text if text and text != automatic_summary(item) else None
-            curation.set_value(s, item_id=item_id, action="summary", value=value,
-                               user=user.name, now=utcnow())
+            curation.set_value(
+                s, item_id=item_id, action="summary", value=value, user=user.name, now=utcnow()
+            )
         elif not _move(s, request, item_id, -1 if action == "up" else 1, user.name):
             raise HTTPException(status_code=404)
     log.info("digest curated", extra={"item": item_id, "user": user.name, "action": action})

@@ -65,8 +65,8 @@ def build_env(lang: str) -> Environment:
     sign = "\u202f%" if lang == "fr" else "%"
     env.filters["percent"] = lambda v: f"{round(100 * v)}{sign}"
     comma = lang == "fr"  # 0,79 in French; fixed decimals, so no Babel either
-    env.filters["fixed"] = lambda v, d=2, signed=False: (
-        f"{v:{'+' if signed else ''}.{d}f}".replace(".", "," if comma else ".")
+    env.filters["fixed"] = lambda v, d=2, signed=False: f"{v:{'+' if signed else ''}.{d}f}".replace(
+        ".", "," if comma else "."
     )
     env.filters["topic"] = lambda t: TOPIC_NAMES.get(t, {}).get(lang, t)
     env.globals.update(lang=lang, TOPICS=TOPICS, urlencode=urlencode)

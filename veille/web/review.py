@@ -88,22 +88,39 @@ def queue(request: Request) -> Response:
         total = reviews.count_items(s, filters=filters, limit=None if bare else COUNT_CAP + 1)
         start = (page - 1) * PAGE
         if sort == "useful":
-            ranked = state.model.review_order(reviews.candidates(s, filters=filters,
-                                                                 limit=CANDIDATES))
-            ids, more = ranked[start:start + PAGE], len(ranked) > start + PAGE
+            ranked = state.model.review_order(
+                reviews.candidates(s, filters=filters, limit=CANDIDATES)
+            )
+            ids, more = ranked[start : start + PAGE], len(ranked) > start + PAGE
         else:
-            ids = reviews.page_ids(s, filters=filters, newest=sort == "newest", offset=start,
-                                   limit=PAGE + 1)
+            ids = reviews.page_ids(
+                s, filters=filters, newest=sort == "newest", offset=start, limit=PAGE + 1
+            )
             ids, more = ids[:PAGE], len(ids) > PAGE
         shown = cards(request, s, ids)
         sources = reviews.sources_for_filter(s)
     keep = {k: v for k, v in params.items() if k != "page" and v}
-    filtered = sum(1 for k in ("topic", "band", "source", "lang", "since", "until", "reviewed")
-                   if params.get(k))
+    filtered = sum(
+        1
+        for k in ("topic", "band", "source", "lang", "since", "until", "reviewed")
+        if params.get(k)
+    )
     return renderer(request).page(
-        request, "review.html", cards=shown, total=total, page=page, more=more, sort=sort,
-        params=params, keep=keep, filtered=filtered, sources=sources, langs=LANGS,
-        ranked_max=CANDIDATES, count_cap=COUNT_CAP, exact=bare,
+        request,
+        "review.html",
+        cards=shown,
+        total=total,
+        page=page,
+        more=more,
+        sort=sort,
+        params=params,
+        keep=keep,
+        filtered=filtered,
+        sources=sources,
+        langs=LANGS,
+        ranked_max=CANDIDATES,
+        count_cap=COUNT_CAP,
+        exact=bare,
     )
 
 
@@ -154,8 +171,9 @@ def act(
     if action not in reviews.ACTIONS or (action == "toggle" and topic not in TOPICS):
         raise HTTPException(status_code=400)
     with session_scope(request.app.state.engine) as s:
-        item = reviews.apply_action(s, item_id=item_id, action=action, topic=topic,
-                                    user=user.name, now=utcnow())
+        item = reviews.apply_action(
+            s, item_id=item_id, action=action, topic=topic, user=user.name, now=utcnow()
+        )
         if item is None:
             raise HTTPException(status_code=404)
     log.info("review", extra={"item": item_id, "user": user.name, "action": action})

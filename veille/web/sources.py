@@ -73,9 +73,15 @@ def _page(request: Request, status: int = 200, **ctx: object) -> Response:
     with session_scope(request.app.state.engine) as s:
         rows = source_health(s)
         activity = recent_activity(s)
-    return renderer(request).page(request, "sources.html", status=status, rows=rows,
-                                  activity=activity,
-                                  sources_file=str(request.app.state.settings.sources), **ctx)
+    return renderer(request).page(
+        request,
+        "sources.html",
+        status=status,
+        rows=rows,
+        activity=activity,
+        sources_file=str(request.app.state.settings.sources),
+        **ctx,
+    )
 
 
 @router.get("/sources")
@@ -102,8 +108,9 @@ def toggle(
         return _page(request, status=400, error=str(exc))
     log.info("source toggled", extra={"source": name, "user": user.name, "enabled": enabled})
     tr = renderer(request).gettext
-    request.session["flash"] = (tr(request, "Source enabled: {name}") if enabled
-                                else tr(request, "Source disabled: {name}")).format(name=name)
+    request.session["flash"] = (
+        tr(request, "Source enabled: {name}") if enabled else tr(request, "Source disabled: {name}")
+    ).format(name=name)
     return RedirectResponse("/sources", status_code=303)
 
 
@@ -120,9 +127,15 @@ def add(
     selector: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     settings = request.app.state.settings
-    fields = {"name": name, "url": url.strip(), "kind": kind, "language": language or None,
-              "interval": interval or 3600, "selector": selector or None,
-              "tags": [t.strip() for t in tags.split(",") if t.strip()]}
+    fields = {
+        "name": name,
+        "url": url.strip(),
+        "kind": kind,
+        "language": language or None,
+        "interval": interval or 3600,
+        "selector": selector or None,
+        "tags": [t.strip() for t in tags.split(",") if t.strip()],
+    }
     form = {k: v for k, v in fields.items() if k != "tags"} | {"tags": tags}
     try:
         spec = SourceFields.model_validate(fields).to_spec()
@@ -142,6 +155,7 @@ def add(
     except VeilleError as exc:
         return _page(request, status=400, error=str(exc), form=form)
     log.info("source added", extra={"source": spec.name, "url": spec.url, "user": user.name})
-    request.session["flash"] = renderer(request).gettext(request, "Source added: {name}").format(
-        name=spec.name)
+    request.session["flash"] = (
+        renderer(request).gettext(request, "Source added: {name}").format(name=spec.name)
+    )
     return RedirectResponse("/sources", status_code=303)

@@ -94,19 +94,30 @@ def stats_page(request: Request) -> Response:
     series = [(topic_name(t), [days.get(k, Counter())[t] for k in keys]) for t in TOPICS]
     labels = [i18n.format_date(d, lang, "d MMM") for d in columns]
     per_day_svg = charts.stacked_columns(tr(request, "Items per day per topic"), labels, series)
-    sources_svg = charts.bars(tr(request, "Top sources"),
-                              [(name, n, env.filters["number"](n)) for name, n in sources])
+    sources_svg = charts.bars(
+        tr(request, "Top sources"), [(name, n, env.filters["number"](n)) for name, n in sources]
+    )
     share_rows = []
     for key in ("", *TOPICS, "none"):
         n, done = shares[key]
         name = {"": tr(request, "All items"), "none": tr(request, "Off-topic")}.get(
-            key) or topic_name(key)
-        share_rows.append((name, done / n if n else 0.0, env.filters["percent"](done / n)
-                           if n else "–"))
+            key
+        ) or topic_name(key)
+        share_rows.append(
+            (name, done / n if n else 0.0, env.filters["percent"](done / n) if n else "–")
+        )
     share_svg = charts.bars(tr(request, "Share of items reviewed"), share_rows, maximum=1.0)
     total = sum(c[""] for c in days.values())
     return render.page(
-        request, "stats.html", per_day_svg=per_day_svg, sources_svg=sources_svg,
-        share_svg=share_svg, days=DAYS, total=total, series=series, labels=labels,
-        sources=sources, shares=shares,
+        request,
+        "stats.html",
+        per_day_svg=per_day_svg,
+        sources_svg=sources_svg,
+        share_svg=share_svg,
+        days=DAYS,
+        total=total,
+        series=series,
+        labels=labels,
+        sources=sources,
+        shares=shares,
     )
