@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -146,3 +147,37 @@ def test_ingest_only_stores_items_and_the_next_pull_enriches_them(
     ((item, _),) = _items(engine)
     assert item.extraction == "article" and "Cent vingt familles" in item.text
     assert item.story_id is not None and item.model_version
+
+
+def test_sources_are_enriched_a_bounded_number_at_a_time(
+    web: LocalWeb, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items are loaded only when their source's turn comes, and written before the next
+    source's are loaded: a large pull does not hold every new item in memory at once."""
+    from veille.pipeline import enrich
+
+    monkeypatch.setattr(enrich, "SOURCES_IN_FLIGHT", 2)
+    open_now, most = 0, 0
+    load, write = enrich.q.items_to_enrich, enrich.Enricher._write
+
+    def counted_load(*args: object, **kwargs: object) -> list[Item]:
+        nonlocal open_now, most
+        open_now += 1
+        most = max(most, open_now)
+        return load(*args, **kwargs)
+
+    def counted_write(self: enrich.Enricher, *args: object) -> None:
+        nonlocal open_now
+        write(self, *args)
+        open_now -= 1
+
+    monkeypatch.setattr(enrich.q, "items_to_enrich", counted_load)
+    monkeypatch.setattr(enrich.Enricher, "_write", counted_write)
+    specs = tuple(
+        _feed(web, f"feed{n}", [(f"Article {n}-{k}", f"/{n}/{k}", OTHER) for k in range(3)])
+        for n in range(6)
+    )
+    off = settings.model_copy(update={"fetch_articles": False})
+    report = pipeline.pull(engine, off, specs=specs, now=NOW)
+    assert report.new_items == 18 and report.extractions == {"summary": 18}
+    assert 1 <= most <= 2 and open_now == 0

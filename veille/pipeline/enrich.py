@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 IN_FLIGHT_PER_WORKER = 8  # fetched pages waiting for a worker, per extraction process
 FETCHING = 64  # article pages being downloaded at once (a hanging server holds one slot)
+# Sources whose items are loaded and in progress at once. The others wait with their item ids
+# only: a thousand feeds arriving together no longer put 20,000 items and their tasks in
+# memory for the whole run. 32 sources of ~20 items keep far more pages ready than FETCHING
+# and the workers take, even with a few held up by a hanging page.
+SOURCES_IN_FLIGHT = 32
 
 
 class Classifier(Protocol):
@@ -65,6 +70,7 @@ class Enricher:
     _slots: asyncio.Semaphore | None = None
     _fetching: asyncio.Semaphore | None = None
     _held: asyncio.Semaphore | None = None
+    _sources: asyncio.Semaphore | None = None
     _index: dedupe.StoryIndex | None = None
     _model: asyncio.Task[Classifier | None] | None = None
 
@@ -76,8 +82,8 @@ class Enricher:
         return self._index
 
     def _classifier(self) -> asyncio.Task[Classifier | None]:
-        # Loading the model (importing scikit-learn, reading the artefact) takes seconds: it
-        # runs in a thread while the first pages download and extract.
+        # Loading the model (reading and checking its arrays, a quarter of a second) runs in
+        # a thread while the first pages download and extract.
         if self._model is None:
             self._model = asyncio.ensure_future(asyncio.to_thread(self.load_model))
         return self._model
@@ -88,15 +94,18 @@ class Enricher:
             return
         _import_dedupe()
         model = self._classifier()
-        with session_scope(self.engine) as session:
-            items = q.items_to_enrich(session, ids=item_ids)
-        done = await asyncio.gather(*(self._extract(item) for item in items))
-        classifier = await model
-        # The one writer thread: stories and the index stay consistent (one source at a
-        # time) and the event loop keeps fetching while scores and rows are computed.
-        await asyncio.get_running_loop().run_in_executor(
-            self.writer, self._write, source_name, items, done, classifier
-        )
+        if self._sources is None:
+            self._sources = asyncio.Semaphore(SOURCES_IN_FLIGHT)
+        async with self._sources:
+            with session_scope(self.engine) as session:
+                items = q.items_to_enrich(session, ids=item_ids)
+            done = await asyncio.gather(*(self._extract(item) for item in items))
+            classifier = await model
+            # The one writer thread: stories and the index stay consistent (one source at a
+            # time) and the event loop keeps fetching while scores and rows are computed.
+            await asyncio.get_running_loop().run_in_executor(
+                self.writer, self._write, source_name, items, done, classifier
+            )
 
     def _write(
         self,
