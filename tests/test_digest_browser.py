@@ -9,7 +9,6 @@ hostile entry ever running.
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,30 +21,8 @@ from veille.publish import publish
 from veille.store import session_scope
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 SHOTS = Path(os.environ.get("VEILLE_SHOTS", "/tmp/veille-shots/digest"))
-
-
-@pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
-    if not shutil.which(CHROMIUM):
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, path: Path, width: int, scheme: str = "light"):  # noqa: ANN001, ANN201

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.e2e.seed import add_item
-from tests.e2e.test_browser import SHOTS, SIZES, _login, browser, site  # noqa: F401 (fixtures)
+from tests.e2e.test_browser import SHOTS, SIZES, _login, site  # noqa: F401 (fixtures)
 from veille.store import session_scope, utcnow
 from veille.store.models import Item
 

@@ -109,8 +109,9 @@ def load_model(models_dir: Path, version: str | None = None) -> Model:
         if "linear_file" in sidecar:
             linear_path = _checked(models_dir / sidecar["linear_file"], sidecar["linear_sha256"])
             linear = Linear.load(linear_path)
-        else:
-            linear = Linear.of(fitted())
+        else:  # saved before .npz files: the pipeline is read now, and once
+            pipeline = fitted()
+            linear, fitted = Linear.of(pipeline), lambda: pipeline
         calibration = Calibration.from_dict(sidecar["calibration"])
         thresholds = {t: float(sidecar["thresholds"][t]) for t in TOPICS}
     except ModelError:
