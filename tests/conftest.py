@@ -130,9 +130,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's headless Chromium driven by Playwright, one for the whole run."""
+    """Debian's headless Chromium driven by Playwright, one per test module: Playwright's sync
+    API keeps an event loop running in this thread until it stops, and the other tests'
+    asyncio.run would refuse to start beside it."""
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing: browser tests need Debian's chromium")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")

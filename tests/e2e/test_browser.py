@@ -7,7 +7,6 @@ Screenshots go to /tmp/veille-shots (outside the repository).
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -165,9 +164,14 @@ def test_hostile_titles_stay_inert_and_pages_look_right(browser, site) -> None: 
             scores={"open_collaboration": 0.45 + (i % 10) / 100},
         )
         first_hostile = first_hostile or item_id
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
-    SHOTS.mkdir(parents=True)
+    # Not emptied first: another run of the suite may be writing its pictures here too.
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots: set[Path] = set()
+
+    def shoot(page, name: str, full_page: bool) -> None:  # noqa: ANN001
+        shots.add(SHOTS / f"{name}.png")
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
     for size, viewport in SIZES.items():
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
@@ -178,7 +182,7 @@ def test_hostile_titles_stay_inert_and_pages_look_right(browser, site) -> None: 
         dialogs: list[str] = []
         page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
         page.goto(f"{served.base}/login")
-        page.screenshot(path=str(SHOTS / f"login-{size}.png"), full_page=True)
+        shoot(page, f"login-{size}", True)
         _login(page, served.base)
         for path in PAGES[1:]:
             url = served.base + path.format(item=first_hostile)
@@ -191,7 +195,7 @@ def test_hostile_titles_stay_inert_and_pages_look_right(browser, site) -> None: 
                 name = "not-found"
             elif "items" in path:
                 name = "item"
-            page.screenshot(path=str(SHOTS / f"{name}-{size}.png"), full_page=size == "phone")
+            shoot(page, f"{name}-{size}", size == "phone")
             assert page.evaluate("window.__fired") == [], path
             assert page.evaluate("document.scripts.length") == 1, path  # ours only
             handlers = page.evaluate(
@@ -202,7 +206,7 @@ def test_hostile_titles_stay_inert_and_pages_look_right(browser, site) -> None: 
             assert page.locator("a[href^='javascript:' i]").count() == 0, path
         if size == "desktop":  # the keyboard panel and a "why" panel, opened
             page.goto(f"{served.base}/review/items/{seeded.items['budget']}")
-            page.screenshot(path=str(SHOTS / f"item-clean-{size}.png"), full_page=True)
+            shoot(page, f"item-clean-{size}", True)
         assert dialogs == []
         context.close()
-    assert len(list(SHOTS.glob("*.png"))) >= 15
+    assert len(shots) >= 15 and all(p.stat().st_size > 0 for p in shots)
