@@ -70,5 +70,5 @@ def test_a_day_with_nothing_new_sends_nothing(data: Path, settings) -> None:  # 
     assert out.exit_code == 0 and "nothing new since the last issue" in out.output
     assert not (data / "outbox").exists()
     done = issues.run(engine, settings=settings, now=utcnow())
-    assert done.issue is None and done.figures() == {"stories": 0, "files": 0}
+    assert done.issue is None and done.figures() == {"stories": 0}
     engine.dispose()

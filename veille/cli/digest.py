@@ -55,6 +55,8 @@ def digest_cmd(
         _dry_run(ctx, when)
         return
     done = issues.run(st.engine, settings=settings, now=now, day=when, deliver=send)
+    if done.issue is not None:
+        publishing.publish_all(st.engine, settings=settings, now=now)
     if done.issue is None:
         typer.echo("nothing new since the last issue: no digest today (VEILLE_SEND_EMPTY=false)")
         return

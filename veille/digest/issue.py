@@ -102,15 +102,14 @@ def preview(
 
 @dataclass(frozen=True)
 class RunReport:
-    """What the daily job did: the issue (None: nothing new), the files, the deliveries."""
+    """What the daily job did: the issue (None: nothing new) and the deliveries."""
 
     issue: Plan | None
-    files_written: int = 0
     delivery: sending.SendReport | None = None
 
     def figures(self) -> dict[str, int]:
         """Counts for the job history (the scheduler's JobFunc result)."""
-        out = {"stories": self.issue.count() if self.issue else 0, "files": self.files_written}
+        out = {"stories": self.issue.count() if self.issue else 0}
         if self.delivery is not None:
             d = self.delivery
             out.update(
@@ -131,12 +130,11 @@ def run(
     day: date | None = None,
     deliver: bool = True,
 ) -> RunReport:
-    """The daily job: save the issue, write the archive and feeds, then send it."""
-    from veille.publish import publish_all  # same layer; imported here to keep the graph flat
-
+    """The daily job: save the issue, then send it. Writing the archive and feeds is the
+    publish job's (the scheduler runs it right after; `veille digest` calls it too), so each
+    archive page is rendered once a day."""
     issue = build(engine, settings=settings, now=now, day=day)
     if issue is None:
         return RunReport(None)
-    published = publish_all(engine, settings=settings, now=now)
     report = send(engine, issue, settings=settings, now=now) if deliver else None
-    return RunReport(issue, published.written, report)
+    return RunReport(issue, report)
