@@ -323,3 +323,36 @@ def test_starttls_and_login_keep_the_password_out_of_logs(  # noqa: ANN001
     shown = " ".join([str(err.value), caplog.text, report.where, *report.errors, str(good)])
     assert "s3cr3t" not in shown and "wrong" not in shown and "p@ss" not in shown
     assert statuses(sqlite_engine) == Counter({"failed": 1, "pending": 1})
+
+
+def test_two_senders_of_one_issue_send_each_message_once(  # noqa: ANN001
+    engine, smtp_settings, mail
+) -> None:
+    """A second sender runs the whole issue while the first holds its list of open
+    deliveries: the first then claims none of them and releases nothing."""
+    seed_items(engine, NOW)
+    seed_subscribers(engine, NOW, 4)
+    issue = issues.build(engine, settings=smtp_settings, now=NOW)
+    real = issues.transport(smtp_settings)
+    second: list = []
+
+    class Interleaved:
+        where = real.where
+
+        def deliver(self, out, *, name, release):  # noqa: ANN001, ANN202
+            if not second:
+                second.append(send_quickly(engine, issue, smtp_settings))
+            real.deliver(out, name=name, release=release)
+
+        def close(self) -> None:
+            real.close()
+
+    first = send_issue(
+        engine, issue, settings=smtp_settings, transport=Interleaved(), now=NOW, backoff=0.01
+    )
+    assert second[0].sent == 4
+    assert (first.sent, first.skipped) == (0, 4)
+    assert Counter(to for to, _ in mail.messages()) == {
+        f"reader{i:03d}@example.org": 1 for i in range(4)
+    }
+    assert statuses(engine) == {"sent": 4}

@@ -24,7 +24,7 @@ from veille import metrics
 from veille.digest import compose, render, tokens
 from veille.digest.compose import Outgoing
 from veille.digest.select import Plan
-from veille.digest.transport import Rejected, Transient, Transport
+from veille.digest.transport import Claimed, Rejected, Transient, Transport
 from veille.errors import DeliveryError
 from veille.settings import Settings
 from veille.store import digests as q
@@ -168,13 +168,15 @@ class _Ledger:
         self.reset: list[int] = []  # subscribers whose rejection count goes back to zero
 
     def released(self, delivery: Delivery, message_id: str) -> None:
-        q.mark_sending(
+        claimed = q.mark_sending(
             self.conn,
             delivery_id=delivery.id,  # type: ignore[arg-type]
             message_id=message_id,
             now=utcnow(),
         )
         self.commit()
+        if not claimed:
+            raise Claimed(f"delivery {delivery.id} was claimed by another sender")
 
     def accepted(self, delivery: Delivery, subscriber: Subscriber) -> None:
         self.sent.append((delivery.id, utcnow()))  # type: ignore[arg-type]
@@ -217,6 +219,9 @@ def _deliver_one(
             transport.deliver(
                 mail, name=name, release=lambda: ledger.released(delivery, mail.message_id)
             )
+        except Claimed:
+            report.skipped += 1
+            return
         except Rejected as exc:
             _reject(engine, delivery, subscriber, str(exc))
             report.rejected += 1

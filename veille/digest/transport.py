@@ -53,6 +53,10 @@ class Rejected(DeliveryError):
         self.code = code
 
 
+class Claimed(DeliveryError):
+    """Another sender released this delivery first: the message is dropped unsent."""
+
+
 class Transport(Protocol):
     where: str
 
@@ -155,6 +159,9 @@ class Smtp:
             self._expect(conn.getreply(), (250,), "end of DATA", released=True)
         except (Transient, Rejected):
             self._reset()
+            raise
+        except Claimed:  # no final dot: closing the connection makes the server drop it
+            self.close()
             raise
         except (OSError, smtplib.SMTPException) as exc:
             self.close()

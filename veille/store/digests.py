@@ -137,7 +137,8 @@ def recover_released(session: Session, *, digest_id: int, now: datetime) -> int:
 _DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
 _SENDING = (
     update(_DELIVERY)
-    .where(_DELIVERY.c.id == bindparam("delivery_id"))
+    # Conditional: of two senders of one delivery, only the first claims it (pending → sending).
+    .where(_DELIVERY.c.id == bindparam("delivery_id"), _DELIVERY.c.status.in_(OPEN))
     .values(
         status="sending",
         attempts=_DELIVERY.c.attempts + 1,
@@ -153,9 +154,11 @@ _SENT = (
 )
 
 
-def mark_sending(conn: Connection, *, delivery_id: int, message_id: str, now: datetime) -> None:
-    """The message is about to be released: from now on it may reach its reader."""
-    conn.execute(_SENDING, {"delivery_id": delivery_id, "msgid": message_id, "now": now})
+def mark_sending(conn: Connection, *, delivery_id: int, message_id: str, now: datetime) -> bool:
+    """Claim the delivery just before its message is released (from then on it may reach its
+    reader). False: another sender claimed it first, this one must not release it."""
+    params = {"delivery_id": delivery_id, "msgid": message_id, "now": now}
+    return conn.execute(_SENDING, params).rowcount == 1
 
 
 def mark_sent(
