@@ -154,3 +154,36 @@ def test_sources_check_import_export(env: dict[str, str], tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="bad.opml: not an OPML file"):
         run("sources", "import", "bad.opml")
     assert (tmp_path / "other.yaml").read_text().count("- name:") == 6  # rejected whole
+
+
+def test_a_pull_waits_for_the_one_running(env: dict[str, str], tmp_path: Path) -> None:
+    """`veille pull` takes the scheduler's pull lease: with it held elsewhere, one line, exit 1,
+    and nothing fetched; an unknown --source is one line too (recorded as a failed run)."""
+    from datetime import timedelta
+
+    from veille.store import jobs as store_jobs
+    from veille.store import open_store, session_scope, utcnow
+
+    engine = open_store(f"sqlite:///{tmp_path / 'data' / 'veille.db'}")
+    with session_scope(engine) as s:
+        assert store_jobs.acquire_lock(
+            s, name="pull", owner="other:1", now=utcnow(), ttl=timedelta(minutes=5)
+        )
+    code, out, err = veille("pull")
+    assert code == 1 and "another pull is running" in err and "Traceback" not in err
+    assert "new items" not in out
+    with session_scope(engine) as s:
+        store_jobs.release_lock(s, name="pull", owner="other:1")
+    code, out, err = veille("pull", "--source", "Nulle part")
+    assert code != 0 and "unknown source 'Nulle part'" in err and "Traceback" not in err
+    with session_scope(engine) as s:
+        assert store_jobs.last_runs(s)["pull"].outcome == "failed"
+    engine.dispose()
+
+
+def veille(*args: str) -> tuple[int, str, str]:
+    """The real entry point in a subprocess: one-line errors and exit codes as users see them."""
+    done = subprocess.run(
+        [sys.executable, "-m", "veille", *args], capture_output=True, text=True, timeout=120
+    )
+    return done.returncode, done.stdout, done.stderr

@@ -16,7 +16,10 @@ from rich.table import Table
 from veille import pipeline
 from veille.cli import app
 from veille.cli.common import SourcesOption, state
-from veille.errors import ConfigError
+from veille.errors import ConfigError, VeilleError
+from veille.scheduler.jobs import pull_figures
+from veille.scheduler.plan import PULL
+from veille.scheduler.runner import JobRunner
 from veille.sources import load_sources, parse_interval
 from veille.store import Item, session_scope, utcnow
 from veille.store.items import list_items
@@ -56,17 +59,38 @@ def pull_cmd(
         disable=not err.is_terminal,
     )
     task = progress.add_task("", total=0)
-    with progress:
-        report = pipeline.pull(
-            st.engine,
-            st.settings,
-            specs=specs,
-            names=tuple(source or ()),
-            force=force,
-            enrich=not ingest_only,
-            on_start=lambda n: progress.update(task, total=n),
-            on_source=lambda o: progress.update(task, advance=1, description=o.name[:30]),
+    done: list[pipeline.PullReport] = []
+
+    def run(now: datetime) -> dict[str, int]:
+        with progress:
+            done.append(
+                pipeline.pull(
+                    st.engine,
+                    st.settings,
+                    specs=specs,
+                    names=tuple(source or ()),
+                    force=force,
+                    enrich=not ingest_only,
+                    now=now,
+                    on_start=lambda n: progress.update(task, total=n),
+                    on_source=lambda o: progress.update(task, advance=1, description=o.name[:30]),
+                )
+            )
+        return pull_figures(done[0])
+
+    # The scheduler's lease and history: two pulls at once would file one story twice.
+    runner = JobRunner(st.engine)
+    outcome = runner.run(PULL, run)
+    if outcome == "busy":
+        raise VeilleError(
+            "another pull is running (veille serve, veille run or veille pull): "
+            "try again when it ends; `veille status` shows it"
         )
+    if isinstance(runner.error, VeilleError):
+        raise runner.error
+    if not done:  # a bug (its traceback is logged) or the database went away
+        raise VeilleError(f"the pull did not run ({outcome}); see the log above")
+    report = done[0]
     for outcome in report.outcomes:
         if outcome.status == "failed":
             typer.echo(f"failed: {outcome.name}: {outcome.error}", err=True)

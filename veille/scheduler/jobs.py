@@ -14,17 +14,22 @@ from veille.settings import Settings
 from veille.sources import load_sources
 
 
+def pull_figures(report: pipeline.PullReport) -> dict[str, int]:
+    """A pull's counts for its job history row (scheduler and `veille pull` alike)."""
+    return {
+        "sources": report.sources,
+        "ok": report.ok,
+        "unchanged": report.unchanged,
+        "failed": report.failed,
+        "new_items": report.new_items,
+    }
+
+
 def make_jobs(engine: Engine, settings: Settings) -> Jobs:
     def pull(now: datetime) -> dict[str, int]:
         # feeds.yaml is read at every run, so an edit takes effect without a restart.
         report = pipeline.pull(engine, settings, specs=load_sources(settings.sources), now=now)
-        return {
-            "sources": report.sources,
-            "ok": report.ok,
-            "unchanged": report.unchanged,
-            "failed": report.failed,
-            "new_items": report.new_items,
-        }
+        return pull_figures(report)
 
     def digest(now: datetime) -> dict[str, int]:
         return issue.run(engine, settings=settings, now=now).figures()

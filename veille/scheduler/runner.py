@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from veille import metrics
+from veille.errors import VeilleError
 from veille.store import jobs as store_jobs
 from veille.store import session_scope, utcnow
 
@@ -58,6 +59,7 @@ class JobRunner:
         self.engine, self.clock, self.lease = engine, clock, lease
         self.owner = owner or new_owner()
         self.keep_history = keep_history
+        self.error: Exception | None = None  # what the last failed job raised
 
     def run(
         self,
@@ -130,8 +132,11 @@ class JobRunner:
         with self._heartbeat(name):
             try:
                 counts = dict(func(now) or {})
+            except VeilleError as exc:  # a user's error: one line, no traceback
+                outcome, error, self.error = "failed", str(exc), exc
+                log.error("job failed", extra={"job": name, "error": str(exc)})
             except Exception as exc:  # a failing job is recorded; the scheduler goes on
-                outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+                outcome, error, self.error = "failed", f"{type(exc).__name__}: {exc}", exc
                 log.exception("job failed", extra={"job": name})
         seconds = time.monotonic() - started
         metrics.JOB_DURATION.labels(job=name).observe(seconds)
