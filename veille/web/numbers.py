@@ -12,7 +12,7 @@ import re
 from starlette.convertors import Convertor, register_url_convertor
 
 MAX_DIGITS = 18  # 10**18 - 1 < 2**63 - 1: an int64 whatever the digits
-_NUMBER = re.compile(r"[0-9]{1,%d}" % MAX_DIGITS)
+_NUMBER = re.compile(r"[0-9]{1,18}")  # MAX_DIGITS
 
 
 def bounded_int(text: str | None, *, low: int = 0, high: int = 10**MAX_DIGITS - 1) -> int | None:
@@ -26,7 +26,7 @@ class IdConvertor(Convertor[int]):
     """`{item_id:id}` in a route: ASCII digits that fit a database id; others do not match the
     route (a 404), where Starlette's `int` would let 30 digits through to the database."""
 
-    regex = "[0-9]{1,%d}" % MAX_DIGITS
+    regex = "[0-9]{1,18}"  # MAX_DIGITS
 
     def convert(self, value: str) -> int:
         return int(value)

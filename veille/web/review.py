@@ -48,7 +48,7 @@ def parse_query(params: dict[str, str]) -> tuple[reviews.QueueFilter, str, int]:
     filters = reviews.QueueFilter(
         topic=params.get("topic") if params.get("topic") in TOPICS else None,
         band=params.get("band") if params.get("band") in ("unsure", "confident") else None,
-        source_id=bounded_int(source),
+        source_id=bounded_int(params.get("source")),
         lang=params.get("lang") if params.get("lang") in LANGS else None,
         since=_day(params.get("since")),
         until=until + timedelta(days=1) if until else None,
