@@ -46,6 +46,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         connect_timeout=2,
         read_timeout=2,
         total_timeout=5,
+        allowed_hosts=["testserver"],  # TestClient's Host
         _env_file=None,
     )
 

@@ -221,9 +221,24 @@ def test_address_guard_refuses_private_ranges() -> None:
         "fd00::1",
         "::ffff:127.0.0.1",
         "224.0.0.1",
+        # IPv6 forms that embed a private IPv4 address, and site-local
+        "::127.0.0.1",
+        "64:ff9b::7f00:1",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1::7f00:1",
+        "2002:7f00:1::",
+        "2002:a9fe:a9fe::1",
+        "::ffff:0:7f00:1",
+        "fec0::1",
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
     ]:
         assert guard.refused(ipaddress.ip_address(address)), address
-    for address in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]:
+    for address in [
+        "93.184.216.34",
+        "2606:2800:220:1:248:1893:25c8:1946",
+        "64:ff9b::5db8:d822",  # NAT64 of 93.184.216.34: public
+        "2002:5db8:d822::1",  # 6to4 of a public address
+    ]:
         assert not guard.refused(ipaddress.ip_address(address)), address
     assert not AddressGuard(["10.0.0.0/8"]).refused(ipaddress.ip_address("10.1.2.3"))
 

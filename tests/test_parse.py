@@ -58,6 +58,58 @@ def test_plain_text_strips_tags_and_decodes_entities() -> None:
     assert plain_text(None) == ""
 
 
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<html>",
+        "<html ontouchmove=alert(1)>",
+        "<HTML xmlns:xss>",
+        "<html><frameset>",
+        "a <p>x</p> \x01 y",
+        "<b>\x00</b>",
+        "<i>\x1b\x7f\x85</i>",
+    ],
+)
+def test_plain_text_never_raises_on_hostile_markup(markup: str) -> None:
+    text = plain_text(markup)
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in text), repr(text)
+
+
+def test_plain_text_drops_bidirectional_overrides() -> None:
+    # "\u202e" (right-to-left override) makes "exe.txt" display as "txt.exe".
+    assert plain_text("facture\u202etxt.exe") == "facturetxt.exe"
+    assert plain_text("<b>a&#x202e;b\u2066c\u200fd</b>") == "abcd"
+
+
+@pytest.mark.parametrize("kind", ["rss", "json"])
+def test_one_hostile_entry_never_drops_the_feed(kind: str) -> None:
+    hostile = ["<html><frameset>", "<HTML xmlns:xss>", "a <p>x</p> \x01 y"]
+    if kind == "rss":
+        items = "".join(
+            f"<item><title>{t.replace('<', '&lt;').replace(chr(1), '&#x1;')}</title>"
+            f"<link>https://example.org/{i}</link></item>"
+            for i, t in enumerate([*hostile, "Benign"])
+        )
+        body = f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    else:
+        import json
+
+        body = json.dumps(
+            {
+                "version": "https://jsonfeed.org/version/1.1",
+                "title": "t",
+                "items": [
+                    {"id": str(i), "url": f"https://example.org/{i}", "title": t}
+                    for i, t in enumerate([*hostile, "Benign"])
+                ],
+            }
+        ).encode()
+    parsed = parse_feed(body, url="https://example.org/feed")
+    assert [e.url for e in parsed.entries][-1] == "https://example.org/3"
+    assert parsed.entries[-1].title == "Benign"
+    assert len(parsed.entries) == 4
+
+
 def test_rss20_entries() -> None:
     feed = parse_feed(_read("rss20.xml"), url="https://reseau.example.org/feed/")
     assert feed.version == "rss20" and feed.warning is None

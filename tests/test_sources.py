@@ -143,6 +143,12 @@ def test_parse_interval(value: int | str, seconds: int) -> None:
     assert parse_interval(value) == seconds
 
 
+def test_bidirectional_overrides_are_stripped_from_names() -> None:
+    # "\u202e" would display "Avise\u202eesivA" as another name than the one stored.
+    (spec,) = parse_sources('sources:\n  - name: "Avi\\u202ese\\u2066"\n    url: https://a.org/\n')
+    assert spec.name == "Avise"
+
+
 def test_the_shipped_sources_file() -> None:
     specs = load_sources(ROOT / "feeds.yaml")
     assert len(specs) >= 30

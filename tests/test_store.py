@@ -91,3 +91,34 @@ def test_json_and_times_round_trip(engine) -> None:  # noqa: ANN001
 def test_unreachable_database_is_one_line_error() -> None:
     with pytest.raises(StoreError, match="unreachable"):
         open_store("postgresql://postgres@127.0.0.1:1/none", attempts=2, first_wait=0.01)
+
+
+def test_a_first_migration_interrupted_half_way_leaves_a_usable_store(
+    tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
+    """A kill while the schema is created must not leave tables without their version row
+    (every later command then failed on "table already exists"). An error raised in the
+    second migration stands in for the kill: the first one's tables must be gone too."""
+    from alembic.operations import Operations
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'veille.db'}"
+    real_execute = Operations.execute
+
+    def dies_in_0002(self, sql, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if "fts" in str(sql).lower():
+            raise KeyboardInterrupt("killed")
+        return real_execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Operations, "execute", dies_in_0002)
+    with pytest.raises(KeyboardInterrupt):
+        open_store(url)
+    raw = create_engine(url)
+    assert inspect(raw).get_table_names() == []  # nothing half-made
+    raw.dispose()
+    monkeypatch.setattr(Operations, "execute", real_execute)
+    engine = open_store(url)
+    with session_scope(engine) as s:
+        _source(s)
+    assert current_revision(engine) is not None
+    engine.dispose()

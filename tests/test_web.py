@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.routing import APIRoute
@@ -15,7 +16,7 @@ from veille.store import session_scope
 from veille.store import users as accounts
 from veille.store.db import make_engine
 from veille.store.models import Item, Review
-from veille.web import auth, model, preview, review, sources, stats
+from veille.web import auth, limits, model, preview, review, sources, stats
 from veille.web.app import create_app
 
 PUBLIC = {"/login", "/logout", "/health", "/lang/{code}", "/"}
@@ -177,17 +178,144 @@ def test_login_is_throttled_per_address_and_name(site) -> None:  # noqa: ANN001
     assert attempt("root", PASSWORD) == 303  # another account from this address still may
 
 
-def test_throttle_window_slides() -> None:
-    now = [0.0]
-    throttle = auth.LoginThrottle(per_account=2, per_address=3, window=60, clock=lambda: now[0])
-    throttle.failed("1.2.3.4", "ana")
-    throttle.failed("1.2.3.4", "Ana ")
-    assert throttle.wait("1.2.3.4", "ana") == 60
-    assert throttle.wait("5.6.7.8", "ana") == 0
-    throttle.failed("1.2.3.4", "bob")
-    assert throttle.wait("1.2.3.4", "carol") == 60  # the address is over its own limit
-    now[0] = 61
-    assert throttle.wait("1.2.3.4", "ana") == 0
+def test_throttle_window_slides(sqlite_engine) -> None:  # noqa: ANN001
+    throttle = limits.LoginThrottle(sqlite_engine, per_pair=2, per_address=3, window=60)
+    t0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    throttle.failed("1.2.3.4", "ana", t0)
+    throttle.failed("1.2.3.4", "Ana ", t0)
+    assert throttle.wait("1.2.3.4", "ana", t0) == 60
+    assert throttle.wait("5.6.7.8", "ana", t0) == 0
+    throttle.failed("1.2.3.4", "bob", t0)
+    assert throttle.wait("1.2.3.4", "carol", t0) == 60  # the address is over its own limit
+    assert throttle.wait("1.2.3.4", "ana", t0 + timedelta(seconds=61)) == 0
+
+
+def test_rotating_forwarded_for_does_not_bypass_the_throttle(site) -> None:  # noqa: ANN001
+    """Each guess from "another address" through X-Forwarded-For: the header is not believed
+    from an untrusted peer, and the account's own limit holds whatever the address."""
+    client, _ = site
+    token = csrf_of(client.get("/login").text)
+    codes = [
+        client.post(
+            "/login",
+            data={"name": "ana", "password": f"guess {i}", "csrf_token": token},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        ).status_code
+        for i in range(12)
+    ]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes
+    right = client.post(
+        "/login",
+        data={"name": "ana", "password": PASSWORD, "csrf_token": token},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert right.status_code == 429  # a locked account stays locked
+
+
+def test_the_account_limit_holds_across_addresses_and_processes(site, settings) -> None:  # noqa: ANN001
+    """Two apps on one database stand for two processes; each guess from a new address."""
+    client, _ = site
+    other_app = create_app(settings.model_copy(update={"trusted_proxies": ["127.0.0.0/8"]}))
+    codes = []
+    for i in range(12):
+        peer = TestClient(other_app, follow_redirects=False, client=("127.0.0.1", 40000 + i))
+        token = csrf_of(peer.get("/login").text)
+        codes.append(
+            peer.post(
+                "/login",
+                data={"name": "ana", "password": f"guess {i}", "csrf_token": token},
+                headers={"X-Forwarded-For": f"203.0.113.{i}"},  # believed: a trusted proxy
+            ).status_code
+        )
+    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429], codes
+    token = csrf_of(client.get("/login").text)
+    reply = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf_token": token})
+    assert reply.status_code == 429  # the first app sees the second one's failures
+
+
+def test_logout_ends_the_session_for_a_saved_cookie(site) -> None:  # noqa: ANN001
+    client, _ = site
+    login(client)
+    saved = client.cookies.get("veille_session")
+    page = client.get("/review")
+    assert page.status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_of(page.text)})
+    replay = TestClient(client.app, follow_redirects=False, cookies={"veille_session": saved})
+    assert replay.get("/review").status_code == 303  # to the login form
+
+
+def test_login_rotates_the_session(site) -> None:  # noqa: ANN001
+    client, _ = site
+    token = login(client)
+    first = client.cookies.get("veille_session")
+    again = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf_token": token})
+    assert again.status_code == 303 and client.cookies.get("veille_session") != first
+    stale = TestClient(client.app, follow_redirects=False, cookies={"veille_session": first})
+    assert stale.get("/review").status_code == 303
+    assert client.get("/review").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/review?page=\u00b2",
+        "/review?source=\u00b2",
+        "/review?page=" + "9" * 5000,
+        "/review?source=" + "9" * 30,
+        "/review?page=\u0663",
+        "/review/items/" + "9" * 30,
+        "/review/items/" + "9" * 30 + "/why",
+        "/review/items/" + "9" * 19,
+    ],
+)
+def test_out_of_range_numbers_never_give_a_500(site, path: str) -> None:  # noqa: ANN001
+    client, _ = site
+    login(client)
+    reply = client.get(path)
+    assert reply.status_code in (200, 400, 404), (path[:60], reply.status_code)
+
+
+def test_out_of_range_ids_in_posts_never_give_a_500(site) -> None:  # noqa: ANN001
+    client, seeded = site
+    token = login(client, "root")
+    big = "9" * 30
+    for url in (
+        f"/review/items/{big}/accept",
+        f"/digest/preview/items/{big}/pin",
+        f"/sources/{big}/enabled",
+        f"/sources/{'9' * 19}/enabled",
+    ):
+        reply = client.post(url, data={"csrf_token": token, "enabled": "true"})
+        assert reply.status_code in (400, 404), (url, reply.status_code)
+
+
+def test_other_host_names_are_refused(site) -> None:  # noqa: ANN001
+    """DNS rebinding: attacker.example resolving to this machine must not reach the app."""
+    client, _ = site
+    hostile = TestClient(client.app, base_url="http://attacker.example", follow_redirects=False)
+    assert hostile.get("/login").status_code == 400
+    reply = hostile.post(
+        "/subscribe",
+        data={"email": "a@example.org"},
+        headers={"Origin": "http://attacker.example"},
+    )
+    assert reply.status_code == 400
+    local = TestClient(client.app, base_url="http://localhost:8000", follow_redirects=False)
+    assert local.get("/login").status_code == 200
+
+
+def test_default_allowed_hosts_follow_the_base_url(settings: Settings) -> None:
+    plain = settings.model_copy(
+        update={"allowed_hosts": [], "base_url": "https://veille.example.org"}
+    )
+    assert plain.web_hosts() == ["veille.example.org", "localhost", "127.0.0.1"]
+
+
+def test_a_405_names_the_allowed_methods(site) -> None:  # noqa: ANN001
+    client, _ = site
+    reply = client.put("/login")
+    assert reply.status_code == 405
+    assert set(reply.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
 
 
 def test_password_change_or_removal_ends_sessions(site) -> None:  # noqa: ANN001

@@ -10,9 +10,11 @@ from email import policy
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import select
 
 from tests.e2e.seed import csrf_of
+from tests.fixtures.digest.mailserver import MailServer
 from veille.settings import Settings
 from veille.store import Subscriber, session_scope
 from veille.web.app import create_app
@@ -100,3 +102,52 @@ def test_archive_feeds_health_and_metrics_are_public(
     assert health.json()["database"] == "ok" and health.json()["scheduler"] == "off"
     metrics = client.get("/metrics")
     assert metrics.status_code == 200 and "veille_fetches_total" in metrics.text
+
+
+def _subscribe(client: TestClient, address: str, **headers: str) -> int:
+    token = csrf_of(client.get("/subscribe").text)
+    return client.post(
+        "/subscribe", data={"email": address, "csrf_token": token}, headers=headers
+    ).status_code
+
+
+@pytest.fixture
+def mailed(settings: Settings) -> Iterator[tuple[TestClient, MailServer]]:
+    server = MailServer()
+    app = create_app(settings.model_copy(update={"smtp_url": SecretStr(server.url)}))
+    with TestClient(app, follow_redirects=False) as c:
+        yield c, server
+    server.close()
+
+
+def test_one_victim_posted_many_times_gets_few_emails(mailed) -> None:  # noqa: ANN001
+    client, mail = mailed
+    codes = [_subscribe(client, "victim@exemple.org") for _ in range(8)]
+    assert codes == [200] * 8  # the same answer every time: nothing tells the limit apart
+    assert [rcpt for rcpt, _ in mail.messages()] == ["victim@exemple.org"] * 3
+
+
+def test_one_client_cannot_fill_the_list(mailed) -> None:  # noqa: ANN001
+    client, mail = mailed
+    codes = [_subscribe(client, f"a{i}@exemple.org") for i in range(13)]
+    assert codes[:10] == [200] * 10 and codes[10:] == [429] * 3, codes
+    assert mail.count() == 10
+    # Claiming another address through X-Forwarded-For buys nothing from an untrusted peer.
+    assert _subscribe(client, "b@exemple.org", **{"X-Forwarded-For": "203.0.113.9"}) == 429
+
+
+def test_confirmed_and_new_addresses_get_the_same_answer(
+    client: TestClient, settings: Settings
+) -> None:
+    from veille.digest import subscribers
+    from veille.store import utcnow
+
+    with session_scope(client.app.state.engine) as s:
+        subscribers.add(s, email="known@exemple.org", now=utcnow(), confirmed=True)
+    token = csrf_of(client.get("/subscribe").text)
+    known = client.post("/subscribe", data={"email": "known@exemple.org", "csrf_token": token})
+    new = client.post("/subscribe", data={"email": "new@exemple.org", "csrf_token": token})
+    assert known.status_code == new.status_code == 200
+    strip = lambda html: re.sub(r'content="[^"]+"|value="[^"]+"', "", html)  # noqa: E731
+    assert strip(known.text) == strip(new.text)
+    assert [m["To"] for m in _outbox(settings)] == ["new@exemple.org"]

@@ -78,7 +78,34 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", description="text or json")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
 
-    @field_validator("allow_networks", mode="before")
+    # Faults and abuse (issue 17)
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated CIDR ranges of proxies whose X-Forwarded-For is believed",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="More Host names the web app answers to than BASE_URL's and localhost; * = any",
+    )
+    max_entries_per_fetch: int = Field(
+        1000, ge=1, description="Feed entries one fetch turns into items at most, newest first"
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def web_hosts(self) -> list[str]:
+        """Hosts the web app answers to: BASE_URL's, loopback names and the setting's."""
+        from urllib.parse import urlsplit
+
+        own = urlsplit(self.base_url).hostname or "localhost"
+        return list(dict.fromkeys([own, "localhost", "127.0.0.1", *self.allowed_hosts]))
+
+    @field_validator("allow_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
         if isinstance(value, str):

@@ -6,6 +6,7 @@ compares by value in tests.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -21,6 +22,27 @@ TOPIC_NAMES: dict[str, dict[str, str]] = {
     "open_collaboration": {"fr": "Collaboration ouverte", "en": "Open collaboration"},
 }
 LANGUAGES: tuple[str, ...] = ("fr", "en")
+
+# C0/C1 controls (tab and newlines aside: they are whitespace), which lxml refuses, and the
+# bidirectional controls (U+202A-202E, U+2066-2069, U+200E/F, U+061C) that make a title or a
+# source name display as something else ("right-to-left override" spoofing).
+UNSAFE_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def safe_text(text: str) -> str:
+    """`text` without control or bidirectional-override characters."""
+    return UNSAFE_CHARS.sub("", text) if UNSAFE_CHARS.search(text) else text
+
+
+def finalize_text(value: object) -> object:
+    """Jinja `finalize`: what a page prints never carries controls or bidi overrides (items
+    stored before they were stripped at parse time included). Markup stays markup."""
+    if isinstance(value, str) and UNSAFE_CHARS.search(value):
+        return type(value)(UNSAFE_CHARS.sub("", value))
+    return value
+
 
 SourceKind = Literal["feed", "page", "sitemap"]
 ExtractionKind = Literal["article", "feed_content", "summary"]

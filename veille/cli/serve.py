@@ -40,4 +40,7 @@ def serve(
     else:
         web = create_app(st.settings)
     # log_config=None keeps the CLI's logging setup (text or JSON) for uvicorn's logs too.
-    uvicorn.run(web, host=host, port=port, log_config=None, proxy_headers=True, server_header=False)
+    # proxy_headers off: X-Forwarded-For is read by the app, only from VEILLE_TRUSTED_PROXIES.
+    uvicorn.run(
+        web, host=host, port=port, log_config=None, proxy_headers=False, server_header=False
+    )

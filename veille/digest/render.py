@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, se
 from veille import i18n
 from veille.digest.entry import Entry
 from veille.digest.select import Plan
-from veille.types import TOPIC_NAMES, TOPICS
+from veille.types import TOPIC_NAMES, TOPICS, finalize_text
 
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
@@ -80,6 +80,7 @@ def environment(lang: str) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=finalize_text,
     )
     env.install_gettext_translations(i18n.translations(lang, "digest"), newstyle=True)  # type: ignore[attr-defined]
     env.filters["day"] = _day

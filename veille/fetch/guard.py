@@ -19,6 +19,26 @@ from veille.errors import FetchError
 from veille.fetch.network import AsyncioBackend
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_V6 = ipaddress.IPv6Network
+# IPv6 ranges whose last 32 bits are an IPv4 address a gateway or the host's stack may reach:
+# IPv4-compatible (deprecated), SIIT (RFC 6145) and NAT64's well-known prefix (RFC 6052).
+_EMBEDDING_LOW_32 = (_V6("::/96"), _V6("::ffff:0:0:0/96"), _V6("64:ff9b::/96"))
+# Local-use NAT64 (RFC 8215) may embed the IPv4 address anywhere: refused whole.
+_LOCAL_NAT64 = _V6("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (`::127.0.0.1`, `64:ff9b::7f00:1`,
+    `2002:7f00:1::`, `::ffff:0:7f00:1`, Teredo's client), else None."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if any(ip in net for net in _EMBEDDING_LOW_32) and int(ip) > 1:  # not :: nor ::1
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
 
 
 class AddressGuard:
@@ -26,11 +46,20 @@ class AddressGuard:
         self.allow = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in allow)
 
     def refused(self, ip: IPAddress) -> bool:
-        """True for any address that is not plainly public, unless an allowed range holds it."""
+        """True for any address that is not plainly public, unless an allowed range holds it.
+
+        An IPv6 address that embeds an IPv4 one is judged by that IPv4 address too: NAT64
+        and 6to4 gateways, or the host's own stack, would take the connection there."""
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
         if any(ip in net for net in self.allow):
             return False
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.is_site_local or ip in _LOCAL_NAT64:  # fec0::/10: deprecated, still private
+                return True
+            inner = embedded_ipv4(ip)
+            if inner is not None and self.refused(inner):
+                return True
         # is_global is False for private, loopback, link-local (169.254.169.254, the cloud
         # metadata address), shared (100.64/10), reserved and documentation ranges.
         return not ip.is_global or ip.is_multicast or ip.is_unspecified

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from veille.parse.urls import absolute_url, plain_text
 from veille.types import Entry
 
 MAX_URL = 2048  # longer "URLs" are treated as absent: no browser or index keeps them
 MAX_GUID = 512  # longer ids are hashed: PostgreSQL indexes cap a key near 2.7 kB
+Raw = TypeVar("Raw")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +53,24 @@ def unique_texts(values: list[object]) -> tuple[str, ...]:
         if text:
             seen.setdefault(text, None)
     return tuple(seen)
+
+
+def each_entry(
+    build: Callable[[Raw], Entry | None], raws: Iterable[Raw]
+) -> tuple[tuple[Entry, ...], str | None]:
+    """`build` applied to every raw entry: one that raises is skipped, never the whole feed.
+
+    Returns the entries and a warning naming how many were skipped and why (None if none)."""
+    entries: list[Entry] = []
+    skipped: list[str] = []
+    for raw in raws:
+        try:
+            entry = build(raw)
+        except Exception as exc:  # noqa: BLE001 - hostile input: one entry, not the feed
+            skipped.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+            continue
+        if entry:
+            entries.append(entry)
+    if not skipped:
+        return tuple(entries), None
+    return tuple(entries), f"{len(skipped)} unreadable entries skipped ({skipped[0]})"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import feedparser
 
 from veille.errors import ParseError
-from veille.parse.entry import ParsedFeed, bounded_guid, safe_url, unique_texts
+from veille.parse.entry import ParsedFeed, bounded_guid, each_entry, safe_url, unique_texts
 from veille.parse.jsonfeed import is_json_feed, parse_json_feed
 from veille.parse.urls import canonical_url, plain_text
 from veille.types import Entry
@@ -62,12 +62,11 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
             title = plain_text(found[1])[:80] if found else ""
             raise ParseError("not a feed: an HTML page" + (f" ({title})" if title else ""))
         raise ParseError(f"not a feed: {problem or 'no feed element'}")
-    warning = f"malformed feed: {problem}" if problem else None
     feed = result.get("feed", {})
     link = safe_url(url, feed.get("link")) or url
-    entries = tuple(
-        e for e in (entry_from_feedparser(raw, base=link) for raw in result.entries) if e
-    )
+    entries, skipped = each_entry(lambda raw: entry_from_feedparser(raw, base=link), result.entries)
+    warnings = [f"malformed feed: {problem}" if problem else None, skipped]
+    warning = "; ".join(w for w in warnings if w) or None
     return ParsedFeed(
         entries=entries,
         title=plain_text(feed.get("title")),

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from veille.errors import ParseError
-from veille.parse.entry import ParsedFeed, bounded_guid, safe_url, unique_texts
+from veille.parse.entry import ParsedFeed, bounded_guid, each_entry, safe_url, unique_texts
 from veille.parse.urls import canonical_url, plain_text
 from veille.types import Entry
 
@@ -30,11 +30,15 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
         raise ParseError("not a feed: JSON Feed without an items list")
     link = safe_url(url, doc.get("home_page_url")) or url
     version = "json" + str(doc["version"]).removeprefix(VERSION_PREFIX).replace(".", "")
-    entries = tuple(
-        e for e in (_entry(item, link) for item in items if isinstance(item, dict)) if e
+    entries, skipped = each_entry(
+        lambda item: _entry(item, link), (item for item in items if isinstance(item, dict))
     )
     return ParsedFeed(
-        entries=entries, title=plain_text(_text(doc.get("title"))), link=link, version=version
+        entries=entries,
+        title=plain_text(_text(doc.get("title"))),
+        link=link,
+        version=version,
+        warning=skipped,
     )
 
 

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import lxml.html
 from lxml import etree
 
+from veille.types import safe_text
+
 # Exact names, then prefixes: campaign trackers of analytics, ad and mailing tools.
 TRACKING_PARAMS = frozenset(
     {
@@ -107,17 +109,25 @@ def same_site(a: str, b: str) -> bool:
 
 
 def plain_text(markup: str | None) -> str:
-    """Text of an HTML fragment: tags stripped, entities decoded, whitespace collapsed."""
+    """Text of an HTML fragment: tags stripped, entities decoded, whitespace collapsed, control
+    and bidirectional characters removed. Never raises: hostile markup falls back to a regex."""
     if not markup:
         return ""
+    markup = safe_text(markup)
     if "<" not in markup:
-        return _SPACES.sub(" ", html.unescape(markup)).strip()
+        return _clean(html.unescape(markup))
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return _SPACES.sub(" ", html.unescape(re.sub(r"<[^>]*>", " ", markup))).strip()
+    except (etree.ParserError, ValueError, AssertionError):
+        # lxml asserts on a fragment that is a whole document ("<html><frameset>").
+        return _clean(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
     for bad in root.xpath(".//script|.//style"):
         bad.drop_tree()
     for block in root.iter(*_BLOCKS):  # "<p>un</p><p>deux</p>" reads "un deux"
         block.tail = " " + (block.tail or "")
-    return _SPACES.sub(" ", root.text_content()).strip()
+    return _clean(root.text_content())
+
+
+def _clean(text: str) -> str:
+    # Entities decode into controls too ("&#x202e;"), hence a second pass.
+    return _SPACES.sub(" ", safe_text(text)).strip()

@@ -30,7 +30,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from veille.errors import ConfigError
-from veille.types import TOPICS, SourceSpec
+from veille.types import TOPICS, SourceSpec, safe_text
 
 DEFAULT_INTERVAL = 3600
 OPTIONAL_FIELDS = tuple(f.name for f in fields(SourceSpec) if f.name not in ("name", "url"))
@@ -53,6 +53,12 @@ class SourceFields(BaseModel):
     enabled: bool = True
     selector: str | None = None
     primary: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _visible_name(cls, name: str) -> str:
+        # A right-to-left override would make the name display as another one.
+        return safe_text(name)
 
     def to_spec(self) -> SourceSpec:
         return SourceSpec(

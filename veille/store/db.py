@@ -62,10 +62,39 @@ def _alembic_config(engine: Engine):  # noqa: ANN202
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (the only way the schema changes)."""
+    """Apply migrations up to `revision` (the only way the schema changes), all in one
+    transaction: a process killed half-way leaves the schema as it was, never half-made."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)
+    if not is_sqlite(engine):  # PostgreSQL's DDL is transactional as it stands
+        command.upgrade(_alembic_config(engine), revision)
+        return
+    migrator = _transactional_sqlite(engine)
+    try:
+        command.upgrade(_alembic_config(migrator), revision)
+    finally:
+        migrator.dispose()
+
+
+def _transactional_sqlite(engine: Engine) -> Engine:
+    """An engine on the same SQLite file whose transactions cover DDL too.
+
+    Python's sqlite3 only opens a transaction before INSERT/UPDATE/DELETE, so each CREATE
+    TABLE commits on its own (a kill during the first migration left tables without their
+    version row, and every later command failed on "table already exists"). SQLAlchemy's
+    recipe: let the driver do nothing and emit BEGIN ourselves; IMMEDIATE also makes two
+    processes migrating a new file at once wait for each other instead of colliding."""
+    migrator = make_engine(engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(migrator, "connect")
+    def _no_driver_transactions(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(migrator, "begin")
+    def _begin_immediate(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migrator
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -199,3 +199,29 @@ class Lock(SQLModel, table=True):
     owner: str
     acquired_at: datetime
     expires_at: datetime
+
+
+# Faults and abuse (issue 17): sessions revocable server-side, limits shared by processes.
+
+
+class WebSession(SQLModel, table=True):
+    """A curator's login: the cookie carries a random id whose hash is this row's key, so
+    logging out (or a new login) ends it on the server, whatever copy of the cookie exists.
+    No foreign key: removing an account must not wait for its sessions (they die with it)."""
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True)  # sha256 of the cookie's session id
+    user_id: int = Field(index=True)
+    created_at: datetime
+    expires_at: datetime = Field(index=True)
+
+
+class RateEvent(SQLModel, table=True):
+    """One counted event (a failed login, a subscription request) under a key such as
+    `login:account:ana`; limits count the rows of a key within a window."""
+
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_key_at", "key", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    at: datetime

@@ -21,13 +21,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from veille import i18n
 from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import open_store
-from veille.web import auth, model, preview, public, review, sources, stats
+from veille.web import auth, limits, model, preview, public, review, sources, stats
 from veille.web.modelcache import ModelCache
 from veille.web.render import LANG_COOKIE, N_, Renderer, local_path, renderer
 from veille.web.session import MAX_AGE, load_curator
@@ -94,7 +95,8 @@ def create_app(
     app.state.scheduler = scheduler
     app.state.secret = settings.secret()
     app.state.renderer = Renderer(settings.language, settings.timezone)
-    app.state.throttle = auth.LoginThrottle()
+    app.state.throttle = limits.LoginThrottle(engine)
+    app.state.subscribe_limits = limits.SubscribeLimits(engine)
     app.state.model = ModelCache(settings.models_dir)
     app.state.retrainer = model.Retrainer(
         JobRunner(engine), retrain, on_done=app.state.model.reload
@@ -121,6 +123,8 @@ def create_app(
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
+    # Outermost: a page asked for under another name (DNS rebinding) is refused at once.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.web_hosts())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_pages(app)
     public.mount_archive(app)
@@ -171,6 +175,22 @@ def _error_page(request: Request, status: int, message: str | None = None) -> Re
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path accepts (GET and POST are often two routes)."""
+    methods: set[str] = set()
+    pending = list(request.app.router.routes)
+    while pending:
+        route = pending.pop()
+        inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner is not None:  # an included router (all ours are included without prefix)
+            pending += inner
+        elif getattr(route, "path_regex", None) and route.path_regex.match(request.url.path):
+            methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 def _error_pages(app: FastAPI) -> None:
     @app.exception_handler(auth.LoginRequired)
     async def login_required(request: Request, _: Exception) -> Response:
@@ -190,7 +210,12 @@ def _error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return _error_page(request, exc.status_code)
+        page = _error_page(request, exc.status_code)
+        for name, value in (exc.headers or {}).items():
+            page.headers.setdefault(name, value)
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            page.headers["Allow"] = _allowed_methods(request)
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, _: Exception) -> Response:

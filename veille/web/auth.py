@@ -1,4 +1,5 @@
-"""Who may do what: login and logout, the curator and admin guards, CSRF, login throttling.
+"""Who may do what: login and logout, the curator and admin guards, CSRF, login throttling
+(in the database, shared by all processes: see limits.py).
 
 Every state-changing request (any method but GET/HEAD/OPTIONS) goes through `csrf_guard`,
 installed app-wide: it refuses cross-site requests (Sec-Fetch-Site, Origin) and any request
@@ -11,10 +12,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import threading
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -23,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from veille.store import session_scope, utcnow
 from veille.store import users as accounts
+from veille.web.limits import client_address
 from veille.web.render import local_path, renderer
 from veille.web.session import Curator, csrf_token, end, load_curator, start
 
@@ -41,48 +39,6 @@ class Forbidden(Exception):
 
 class CsrfRefused(Exception):
     """Missing or wrong CSRF token, or a cross-site request."""
-
-
-class LoginThrottle:
-    """Failed logins allowed per (address, account) and per address within a sliding window."""
-
-    def __init__(
-        self,
-        per_account: int = 5,
-        per_address: int = 20,
-        window: float = 900.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limits = {"account": per_account, "address": per_address}
-        self.window = window
-        self.clock = clock
-        self._failures: dict[tuple[str, ...], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _keys(self, address: str, name: str) -> dict[str, tuple[str, ...]]:
-        return {"account": (address, name.strip().lower()), "address": (address,)}
-
-    def wait(self, address: str, name: str) -> float:
-        """Seconds before this address may try this account again; 0 when it may now."""
-        now = self.clock()
-        longest = 0.0
-        with self._lock:
-            for kind, key in self._keys(address, name).items():
-                times = self._failures[key]
-                while times and times[0] <= now - self.window:
-                    times.popleft()
-                if len(times) >= self.limits[kind]:
-                    longest = max(longest, times[0] + self.window - now)
-        return longest
-
-    def failed(self, address: str, name: str) -> None:
-        with self._lock:
-            for key in self._keys(address, name).values():
-                self._failures[key].append(self.clock())
-
-    def succeeded(self, address: str, name: str) -> None:
-        with self._lock:
-            self._failures.pop(self._keys(address, name)["account"], None)
 
 
 def _origin(url: str) -> str:
@@ -126,7 +82,7 @@ def require_admin(user: Annotated[Curator, Depends(require_curator)]) -> Curator
 
 
 def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request, request.app.state.settings.trusted_proxies)
 
 
 @router.get("/login")
@@ -146,8 +102,8 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/review",
 ) -> Response:
     state, render = request.app.state, renderer(request)
-    address = _address(request)
-    wait = state.throttle.wait(address, name)
+    address, now = _address(request), utcnow()
+    wait = state.throttle.wait(address, name, now)
     if wait > 0:
         log.warning("login throttled", extra={"user": name, "address": address})
         minutes = max(1, round(wait / 60))
@@ -161,21 +117,21 @@ def login(
             error=error.format(n=minutes),
         )
     with session_scope(state.engine) as s:
-        user = accounts.authenticate(s, name=name.strip(), password=password, now=utcnow())
+        user = accounts.authenticate(s, name=name.strip(), password=password, now=now)
     if user is None:
-        state.throttle.failed(address, name)
+        state.throttle.failed(address, name, now)
         log.info("login failed", extra={"user": name, "address": address})
         error = render.gettext(request, "Wrong name or password.")
         return render.page(
             request, "login.html", status=401, name=name, next=local_path(next), error=error
         )
     state.throttle.succeeded(address, name)
-    start(request, user, state.secret)
+    start(request, user, state.secret, state.engine)
     log.info("login", extra={"user": user.name, "address": address})
     return RedirectResponse(local_path(next), status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    end(request)
+    end(request, request.app.state.engine)
     return RedirectResponse("/login", status_code=303)

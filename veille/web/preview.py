@@ -103,7 +103,7 @@ def _move(session: Session, request: Request, item_id: int, step: int, user: str
     return False
 
 
-@router.post(PAGE + "/items/{item_id:int}/{action}")
+@router.post(PAGE + "/items/{item_id:id}/{action}")
 def act(
     request: Request,
     item_id: int,

@@ -6,9 +6,9 @@ nothing here reveals more than a subscriber's own address.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, text
@@ -17,8 +17,10 @@ from sqlmodel import select
 from veille import metrics, publish
 from veille.digest import issue, subscribers
 from veille.errors import VeilleError
-from veille.store import Source, session_scope, utcnow
+from veille.settings import Settings
+from veille.store import Source, Subscriber, session_scope, utcnow
 from veille.types import TOPICS
+from veille.web.limits import client_address
 from veille.web.render import renderer
 
 log = logging.getLogger(__name__)
@@ -55,22 +57,39 @@ def subscribe_form(request: Request) -> Response:
 @router.post("/subscribe")
 def subscribe(
     request: Request,
+    background: BackgroundTasks,
     email: str = Form(...),
     lang: str = Form("fr"),
     topics: list[str] = Form(default_factory=list),
 ) -> Response:
-    state, now = request.app.state, utcnow()
+    """The same answer, after the same work, whether the address is new, pending or confirmed;
+    the confirmation email goes out after the response (its time tells nothing either)."""
+    state, now, render = request.app.state, utcnow(), renderer(request)
+    client = client_address(request, state.settings.trusted_proxies)
+    if state.subscribe_limits.client_wait(client, now) > 0:
+        log.warning("subscribe throttled", extra={"address": client})
+        return _page(
+            request, "Too many requests", "Too many subscriptions from here; try later.", status=429
+        )
     try:
+        address = subscribers.normalise_email(email)
+        may_mail = state.subscribe_limits.allow_mail(client, address, now)
         with session_scope(state.engine) as session:
             sub, needs_mail = subscribers.add(
-                session, email=email, now=now, lang=lang, topics=topics or list(TOPICS)
+                session, email=address, now=now, lang=lang, topics=topics or list(TOPICS)
             )
-        if needs_mail:
-            issue.send_confirmation(sub, settings=state.settings, now=now)
     except VeilleError as exc:
-        render = renderer(request)
         return render.page(request, "subscribe.html", status=400, topics=TOPICS, error=str(exc))
+    if needs_mail and may_mail:
+        background.add_task(_send_confirmation, sub, state.settings, now)
     return _page(request, "Check your inbox", "We sent you a link to confirm your subscription.")
+
+
+def _send_confirmation(sub: Subscriber, settings: Settings, now: datetime) -> None:
+    try:
+        issue.send_confirmation(sub, settings=settings, now=now)
+    except Exception:  # after the response: nobody to tell but the log
+        log.exception("confirmation email failed", extra={"subscriber": sub.id})
 
 
 @router.get("/subscribe/confirm/{token}")

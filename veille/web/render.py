@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from veille import i18n
-from veille.types import TOPIC_NAMES, TOPICS
+from veille.types import TOPIC_NAMES, TOPICS, finalize_text
 from veille.web.session import csrf_token, session_user
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,6 +53,7 @@ def build_env(lang: str) -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=finalize_text,
     )
     env.install_gettext_translations(i18n.translations(lang, "web"), newstyle=True)  # type: ignore[attr-defined]
     env.filters["href"] = safe_href

@@ -22,6 +22,7 @@ from veille.store.labels import doc_of
 from veille.store.models import Item
 from veille.types import TOPICS
 from veille.web.auth import require_curator
+from veille.web.numbers import bounded_int
 from veille.web.render import local_path, renderer
 from veille.web.session import Curator
 
@@ -44,11 +45,10 @@ def _day(value: str | None) -> datetime | None:
 def parse_query(params: dict[str, str]) -> tuple[reviews.QueueFilter, str, int]:
     """Filters, sort and page from the query string; bad values are ignored, never a 422."""
     until = _day(params.get("until"))
-    source = params.get("source", "")
     filters = reviews.QueueFilter(
         topic=params.get("topic") if params.get("topic") in TOPICS else None,
         band=params.get("band") if params.get("band") in ("unsure", "confident") else None,
-        source_id=int(source) if source.isdigit() else None,
+        source_id=bounded_int(params.get("source")),
         lang=params.get("lang") if params.get("lang") in LANGS else None,
         since=_day(params.get("since")),
         until=until + timedelta(days=1) if until else None,
@@ -56,8 +56,7 @@ def parse_query(params: dict[str, str]) -> tuple[reviews.QueueFilter, str, int]:
         q=params.get("q", "")[:200],
     )
     sort = params.get("sort") if params.get("sort") in SORTS else "useful"
-    page = params.get("page", "1")
-    return filters, sort, max(1, min(int(page), 10_000)) if page.isdigit() else 1
+    return filters, sort, bounded_int(params.get("page"), low=1, high=10_000) or 1
 
 
 def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
@@ -131,7 +130,7 @@ def _item_or_404(session: Session, item_id: int) -> Item:
     return item
 
 
-@router.get("/review/items/{item_id:int}")
+@router.get("/review/items/{item_id:id}")
 def item_page(request: Request, item_id: int) -> Response:
     with session_scope(request.app.state.engine) as s:
         item = _item_or_404(s, item_id)
@@ -141,7 +140,7 @@ def item_page(request: Request, item_id: int) -> Response:
     return renderer(request).page(request, "item.html", card=card, why=why, history=past)
 
 
-@router.get("/review/items/{item_id:int}/why")
+@router.get("/review/items/{item_id:id}/why")
 def item_why(request: Request, item_id: int) -> Response:
     with session_scope(request.app.state.engine) as s:
         item = _item_or_404(s, item_id)
@@ -159,7 +158,7 @@ def _answer(request: Request, item_id: int, next: str | None) -> Response:
     return HTMLResponse(html, headers={"X-Item-Id": str(item_id)})
 
 
-@router.post("/review/items/{item_id:int}/{action}")
+@router.post("/review/items/{item_id:id}/{action}")
 def act(
     request: Request,
     item_id: int,

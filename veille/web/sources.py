@@ -89,7 +89,7 @@ def sources_page(request: Request) -> Response:
     return _page(request, flash=request.session.pop("flash", None))
 
 
-@router.post("/sources/{source_id:int}/enabled")
+@router.post("/sources/{source_id:id}/enabled")
 def toggle(
     request: Request,
     source_id: int,
