@@ -20,9 +20,8 @@ def test_predictions_follow_thresholds_and_flag_the_unsure_band() -> None:
     for p in model.predict(docs):
         assert set(p.scores) == set(TOPICS) and all(0 <= s <= 1 for s in p.scores.values())
         assert p.labels == tuple(t for t in TOPICS if p.scores[t] >= model.thresholds[t])
-        assert p.unsure == tuple(
-            t for t in TOPICS if abs(p.scores[t] - model.thresholds[t]) < model.unsure_band
-        )
+        band = model.sidecar.get("band") or model.bounds()
+        assert p.unsure == tuple(t for t in TOPICS if band[t][0] <= p.scores[t] < band[t][1])
         assert p.model_version == model.version
 
 

@@ -29,6 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from veille.classify.band import around as model_band_around
 from veille.classify.linear import Linear
 from veille.classify.model import Calibration, Model
 from veille.errors import ModelError, VeilleError
@@ -114,6 +115,10 @@ def load_model(models_dir: Path, version: str | None = None) -> Model:
             linear, fitted = Linear.of(pipeline), lambda: pipeline
         calibration = Calibration.from_dict(sidecar["calibration"])
         thresholds = {t: float(sidecar["thresholds"][t]) for t in TOPICS}
+        unsure_band = float(sidecar.get("unsure_band", 0.1))
+        band = (
+            {t: [float(b) for b in sidecar["band"][t]] for t in TOPICS} if "band" in sidecar else {}
+        )
     except ModelError:
         raise
     except Exception as exc:  # numpy, zipfile and KeyError alike: a damaged artefact
@@ -124,8 +129,9 @@ def load_model(models_dir: Path, version: str | None = None) -> Model:
         thresholds,
         version=version,
         metrics=sidecar.get("metrics", {}),
-        unsure_band=float(sidecar.get("unsure_band", 0.1)),
-        sidecar=sidecar,
+        unsure_band=unsure_band,
+        sidecar=sidecar | {"band": band or model_band_around(thresholds, unsure_band)},
+        band=band,
         fitted=fitted,
     )
 
@@ -179,6 +185,7 @@ def sidecar_of(result: TrainResult, version: str, now: datetime) -> dict:
         "metrics": result.metrics,
         "thresholds": model.thresholds,
         "unsure_band": model.unsure_band,
+        "band": model.bounds(),
         "calibration": model.calibration.as_dict(),
         "params": {
             k: str(v)

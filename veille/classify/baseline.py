@@ -1,9 +1,9 @@
 """The keyword-rules baseline: how feed readers filter (Miniflux's keep rules, FreshRSS filters).
 
-Each topic keeps an item when one of its terms, taken from ../shared/taxonomy.md in French and
-English, occurs in the title or text (accent-folded, whole words, a trailing `*` matches any
-ending). The model has to beat this by a wide margin to be worth its weight; `veille train`
-prints both side by side.
+Each topic keeps an item when one of its terms, named by ../shared/taxonomy.md in French and
+English (the `rules` of lexicon.py), occurs in the title or text (accent-folded, whole words,
+a trailing `*` matches any ending). The model has to beat this by a wide margin to be worth
+its weight; `veille train` prints both side by side.
 """
 
 from __future__ import annotations
@@ -11,50 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from veille.classify import lexicon
 from veille.classify.text import TOKEN, fold, folded
 from veille.types import TOPICS, Doc, Prediction
 
-# fmt: off
-KEYWORDS: dict[str, tuple[str, ...]] = {
-    "social_innovation": (
-        "innovation sociale", "social innovation", "economie sociale et solidaire",
-        "social and solidarity economy", "solidarity economy", "ess", "scic", "cooperative*",
-        "co-operative*", "mutuelle*", "entreprise d'insertion", "insertion par l'activite",
-        "budget participatif", "budgets participatifs", "participatory budget*",
-        "agenda 21", "territoires zero chomeur", "zero chomeur", "entrepreneuriat social",
-        "social entrepreneur*", "social enterprise*", "incubateur social", "tiers-lieu*",
-        "tiers lieu*", "third place*", "epicerie associative", "cafe associatif",
-        "energie citoyenne", "community energy", "habitat cooperatif", "housing co-op*",
-        "revitalisation", "initiative citoyenne", "citizen-led", "community-led",
-    ),
-    "collaborative_consumption": (
-        "consommation collaborative", "collaborative consumption", "economie collaborative",
-        "sharing economy", "collaborative economy", "covoiturage", "carpool*", "car sharing",
-        "car-sharing", "autopartage", "bike sharing", "velo en libre-service",
-        "velos en libre-service", "bibliotheque d'outils", "tool library", "repair cafe*",
-        "troc", "swap*", "don entre particuliers", "seconde main", "second-hand",
-        "reemploi", "ressourcerie*", "sel", "systeme d'echange local", "banque de temps",
-        "time bank*", "monnaie locale", "monnaies locales", "local currenc*", "amap",
-        "food co-op*", "jardin partage", "jardins partages", "community garden*",
-        "financement participatif", "crowdfunding", "coworking", "fab lab*", "fablab*",
-        "makerspace*", "habitat participatif", "colocation", "couchsurfing",
-        "echange de maison", "home exchange", "cooperative de plateforme",
-        "platform cooperative*", "airbnb",
-    ),
-    "open_collaboration": (
-        "collaboration ouverte", "open collaboration", "open data", "donnees ouvertes",
-        "opendata", "civic tech", "civictech", "crowdsourcing", "cartographie participative",
-        "cartographie collaborative", "participatory mapping", "collaborative mapping",
-        "openstreetmap", "osm", "communs numeriques", "digital commons", "bien commun",
-        "biens communs", "communs", "commons", "logiciel libre", "logiciels libres",
-        "free software", "open source", "open-source", "licence libre", "licences libres",
-        "creative commons", "wiki", "wikipedia", "science ouverte", "open science",
-        "innovation ouverte", "open innovation", "intelligence collective",
-        "collective intelligence", "hackathon*", "outils collaboratifs", "collaborative tools",
-        "cooperation", "essaimage", "mise en reseau", "peer-to-peer", "pair a pair",
-    ),
-}
-# fmt: on
+# The terms the taxonomy names for each topic, kept with the rest of its vocabulary.
+KEYWORDS: dict[str, tuple[str, ...]] = {topic: lexicon.rule_terms(topic) for topic in TOPICS}
 
 
 def _pattern(terms: tuple[str, ...]) -> re.Pattern[str]:

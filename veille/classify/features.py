@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from veille.classify import lexicon
 from veille.classify.vectors import Vectorizer
 from veille.types import TOPICS, Doc
 
@@ -33,6 +34,7 @@ class TextFeatures(Vectorizer, TransformerMixin, BaseEstimator):
         max_grams: int = 60000,
         gram_weight: float = 1.0,
         keyword_weight: float = 1.0,
+        group_weight: float = 1.0,
     ) -> None:
         self.title_weight = title_weight
         self.min_df = min_df
@@ -40,6 +42,7 @@ class TextFeatures(Vectorizer, TransformerMixin, BaseEstimator):
         self.max_grams = max_grams
         self.gram_weight = gram_weight
         self.keyword_weight = keyword_weight
+        self.group_weight = group_weight
 
     # Fitting --------------------------------------------------------------------------------
 
@@ -60,17 +63,27 @@ class TextFeatures(Vectorizer, TransformerMixin, BaseEstimator):
         self.grams_, kept_gram_df = _top(all_grams, gram_df, self.min_df, self.max_grams)
         df = np.concatenate([kept_word_df, kept_gram_df])
         self.idf_ = (np.log((1 + counts.shape[0]) / (1 + df)) + 1.0).astype(np.float32)
-        self._lookup = None  # lookups of a previous fit
+        # The lexicon as it is now goes with the model: a later edit of lexicon.py must not
+        # shift the columns its weights were learnt on.
+        terms, groups, rules = zip(*lexicon.entries(), strict=True)
+        self.lexicon_terms_ = np.asarray(terms, dtype=str)
+        self.lexicon_groups_ = np.asarray(groups, dtype=np.int32)
+        self.lexicon_rules_ = np.asarray(rules, dtype=bool)
+        self.group_topics_ = np.asarray([g.topic or "" for g in lexicon.GROUPS], dtype=str)
+        self.group_names_ = np.asarray(lexicon.GROUP_NAMES, dtype=str)
+        self._lookup = self._lexicon_cache = None  # lookups of a previous fit
         return self
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         names = [f"w:{w}" for w in self.words_] + [f"c:{g}" for g in self.grams_]
-        return np.asarray(names + [f"k:{t}" for t in TOPICS])
+        groups = [f"g:{g}" for g in self.group_names_] if self.group_weight else []
+        return np.asarray(names + groups + [f"k:{t}" for t in TOPICS])
 
     def __getstate__(self) -> dict:
         # The lookups are rebuilt from the arrays at first use; the artefact stays small.
         state = super().__getstate__()
         state.pop("_lookup", None)
+        state.pop("_lexicon_cache", None)
         return state
 
 

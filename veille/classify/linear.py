@@ -24,7 +24,9 @@ from veille.types import Doc
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-PARAMS = ("title_weight", "gram_weight", "keyword_weight")
+PARAMS = ("title_weight", "gram_weight", "keyword_weight", "group_weight")
+# The lexicon a model was fitted with (vectors.Vectorizer); absent from older files.
+LEXICON = ("lexicon_terms_", "lexicon_groups_", "lexicon_rules_", "group_topics_", "group_names_")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Linear:
     def save(self, path: Path) -> None:
         f = self.features
         params = {name: np.asarray(getattr(f, name)) for name in PARAMS}
+        params |= {name: getattr(f, name) for name in LEXICON if hasattr(f, name)}
         with path.open("wb") as out:
             np.savez_compressed(
                 out,
@@ -64,7 +67,11 @@ class Linear:
     @classmethod
     def load(cls, path: Path) -> Linear:
         with np.load(path, allow_pickle=False) as data:
-            features = Vectorizer(**{name: data[name].item() for name in PARAMS})
+            params = {name: data[name].item() for name in PARAMS if name in data}
+            features = Vectorizer(**params)
             features.words_, features.grams_ = data["words"], data["grams"]
+            for name in LEXICON:
+                if name in data:
+                    setattr(features, name, data[name])
             features.idf_ = data["idf"]
             return cls(features, data["weights"], data["intercepts"])

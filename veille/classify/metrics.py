@@ -51,6 +51,13 @@ def report(truth: np.ndarray, predicted: np.ndarray) -> dict:
     return out
 
 
+def in_scope_precision(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Of the items given at least one topic, the share that truly has one: how often a
+    subscriber's entry is not off-topic."""
+    said = predicted.any(axis=1)
+    return round(float(truth[said].any(axis=1).mean()), 4) if said.any() else 0.0
+
+
 def best_thresholds(truth: np.ndarray, scores: np.ndarray, floor: float = 0.05) -> dict[str, float]:
     """Per topic, the score threshold that maximises F1 on (cross-validated) scores.
 

@@ -76,6 +76,8 @@ class Model:
     metrics: dict = field(default_factory=dict)
     unsure_band: float = UNSURE_BAND
     sidecar: dict = field(default_factory=dict)
+    # Per topic [low, high): a score there is unsure (band.py); default threshold ± unsure_band.
+    band: dict[str, list[float]] = field(default_factory=dict)
     # Gives the fitted Pipeline (read from its artefact only when asked: training and tests).
     fitted: Callable[[], Pipeline] | None = field(default=None, repr=False, compare=False)
 
@@ -97,15 +99,25 @@ class Model:
         parts = [self.linear.decisions(list(batch)) for batch in batches]
         return self.calibration.apply(np.vstack(parts).reshape(len(docs), len(TOPICS)))
 
+    def bounds(self) -> dict[str, list[float]]:
+        """Per topic the unsure band [low, high)."""
+        from veille.classify.band import around
+
+        return self.band or around(self.thresholds, self.unsure_band)
+
     def predict(self, docs: Sequence[Doc]) -> list[Prediction]:
-        """Labels (score ≥ threshold), scores and unsure topics for each doc, in order."""
+        """Labels (score ≥ threshold), scores and unsure topics (low ≤ score < high) for each
+        doc, in order."""
         probs = self.scores(docs)
         cut = np.asarray([self.thresholds[t] for t in TOPICS])
+        band = self.bounds()
+        low = [band[t][0] for t in TOPICS]
+        high = [band[t][1] for t in TOPICS]
         out = []
         for row in probs:
             labels = tuple(t for t, p, c in zip(TOPICS, row, cut, strict=True) if p >= c)
             unsure = tuple(
-                t for t, p, c in zip(TOPICS, row, cut, strict=True) if abs(p - c) < self.unsure_band
+                t for t, p, lo, hi in zip(TOPICS, row, low, high, strict=True) if lo <= p < hi
             )
             scores = {t: round(float(p), 4) for t, p in zip(TOPICS, row, strict=True)}
             out.append(Prediction(labels, scores, unsure, self.version))

@@ -57,7 +57,7 @@ def folded(doc: Doc) -> tuple[str, str]:
 _SPACES = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 
 
-def _words(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
     """TOKEN.findall(text): runs of a-z, at least two letters long (any other byte, UTF-8
     ones included, separates words, as for the regex)."""
     ascii_or_not = text.encode("utf-8", "surrogatepass")
@@ -66,7 +66,7 @@ def _words(text: str) -> list[str]:
 
 def tokens(title: str, body: str, title_weight: int) -> list[str]:
     """Words of the body, then the title's words `title_weight` times (folded text in)."""
-    return _words(body) + _words(title) * title_weight
+    return words_of(body) + words_of(title) * title_weight
 
 
 def surface_forms(doc: Doc) -> dict[str, str]:

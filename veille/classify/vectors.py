@@ -29,51 +29,75 @@ from itertools import repeat
 import numpy as np
 import scipy.sparse as sp
 
-from veille.classify.baseline import keyword_matches, matches
-from veille.classify.text import folded, tokens
+from veille.classify import lexicon
+from veille.classify.terms import TermIndex
+from veille.classify.text import folded, words_of
 from veille.types import TOPICS, Doc
 
 
 class Vectorizer:
-    """Docs → [word TF-IDF | gram_weight × char-gram TF-IDF | keyword hits], a row per Doc.
+    """Docs → [word TF-IDF | gram_weight × char-gram TF-IDF | lexicon columns], a row per Doc.
 
-    Fitted attributes: `words_` and `grams_` (sorted str arrays) and `idf_` (one per word,
-    then per gram)."""
+    Fitted attributes: `words_` and `grams_` (sorted str arrays), `idf_` (one per word,
+    then per gram), and the lexicon it was fitted with: `lexicon_terms_`, each term's group
+    (`lexicon_groups_`) and whether it is a rule term (`lexicon_rules_`), and each group's
+    topic (`group_topics_`, "" for an out-of-scope group). Without them (a model from before
+    lexicons were stored) the current lexicon's rule terms give the topic flags alone."""
 
     words_: np.ndarray
     grams_: np.ndarray
     idf_: np.ndarray
 
     def __init__(
-        self, title_weight: int = 2, gram_weight: float = 1.0, keyword_weight: float = 1.0
+        self,
+        title_weight: int = 2,
+        gram_weight: float = 1.0,
+        keyword_weight: float = 1.0,
+        group_weight: float = 0.0,
     ) -> None:
         self.title_weight = title_weight
         self.gram_weight = gram_weight
         self.keyword_weight = keyword_weight
+        self.group_weight = group_weight
 
     # Counting -------------------------------------------------------------------------------
 
-    def _scan(self, docs: Iterable[Doc]) -> tuple[sp.csr_matrix, list[str], np.ndarray]:
-        """Docs × distinct words of this batch (raw counts), those words, and per doc and
-        topic whether the topic's taxonomy terms occur (items × topics booleans).
+    def _scan(self, docs: Iterable[Doc]) -> tuple[sp.csr_matrix, list[str], list[str]]:
+        """Docs × distinct words of this batch (raw counts), those words, and each doc's
+        words as one string (" title words | body words "), for the lexicon's phrases.
 
         Each text is folded once; counting and indexing run in C (Counter, and a
         defaultdict whose factory is its own length)."""
         index: defaultdict[str, int] = defaultdict()
         index.default_factory = index.__len__
-        indptr, cols, vals, hits = [0], array("i"), array("f"), []
+        indptr, cols, vals, spaced = [0], array("i"), array("f"), []
         for doc in docs:
-            title, body = folded(doc)
-            counts = Counter(tokens(title, body, self.title_weight))
+            title, body = map(words_of, folded(doc))
+            counts = Counter(body + title * self.title_weight)
             cols.extend(map(index.__getitem__, counts))
             vals.extend(counts.values())
             indptr.append(len(cols))
-            hits.append([bool(m) for m in matches(counts, f"{title}\n{body}").values()])
+            spaced.append(f" {' '.join(title)} | {' '.join(body)} ")
         counts = sp.csr_matrix(
             (np.frombuffer(vals, np.float32), np.frombuffer(cols, np.int32), indptr),
             shape=(len(indptr) - 1, len(index)),
         )
-        return counts, list(index), np.asarray(hits, bool).reshape(len(hits), len(TOPICS))
+        return counts, list(index), spaced
+
+    def _lexicon(self) -> Lexicon:
+        lexicon = getattr(self, "_lexicon_cache", None)
+        if lexicon is None:  # one assignment: other threads test it
+            lexicon = self._lexicon_cache = Lexicon.of(self)
+        return lexicon
+
+    def _keyword_hits(
+        self, counts: sp.csr_matrix, words: list[str], spaced: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Items × lexicon terms found, and items × keyword columns (groups, then topics)."""
+        lexicon = self._lexicon()
+        found = lexicon.index.find(counts, words, spaced)
+        columns = (found.astype(np.float32) @ lexicon.columns) > 0
+        return found, columns
 
     # Transforming ---------------------------------------------------------------------------
 
@@ -100,7 +124,7 @@ class Vectorizer:
         return sp.csr_matrix((data, keys % width, indptr), shape=(len(words), width))
 
     def transform(self, X: Sequence[Doc]) -> sp.csr_matrix:  # noqa: N803
-        counts, words, hits = self._scan(X)
+        counts, words, spaced = self._scan(X)
         tf = (counts @ self._mapping(words)).tocsr()
         is_word = tf.indices < len(self.words_)
         # Words: sublinear tf. Grams stay linear in the word counts (see the docstring).
@@ -113,30 +137,33 @@ class Vectorizer:
         norms[norms == 0] = 1.0
         factor = (np.tile([1.0, self.gram_weight], n) / norms).astype(np.float32)
         tf.data *= factor[slot]
-        return self._add_keywords(tf, hits)
+        return self._add_keywords(tf, self._keyword_hits(counts, words, spaced)[1])
 
     def _add_keywords(self, tf: sp.csr_matrix, hits: np.ndarray) -> sp.csr_matrix:
-        """Append one column per topic: its taxonomy terms occur in the item (0 or weight).
+        """Append the lexicon's columns: per term group (lexicon.py) and per topic, whether
+        its terms occur in the item (0, or the group's or topic's weight).
 
         This prior knowledge is what carries the model to sources it was not trained on
-        (cross-validation grouped by source: macro-F1 0.62 without, 0.72 with).
+        (see bench/levers.py: whole-source cross-validation).
         """
+        weights = self._lexicon().weights
         rows, cols = np.nonzero(hits)
         at = tf.indptr[rows + 1]  # the end of each row: one copy, no hstack
-        data = np.insert(tf.data, at, np.float32(self.keyword_weight))
+        data = np.insert(tf.data, at, weights[cols])
         indices = np.insert(tf.indices, at, tf.shape[1] + cols)
         indptr = tf.indptr + np.concatenate([[0], np.cumsum(hits.sum(axis=1))])
-        return sp.csr_matrix((data, indices, indptr), shape=(tf.shape[0], tf.shape[1] + 3))
+        shape = (tf.shape[0], tf.shape[1] + hits.shape[1])
+        return sp.csr_matrix((data, indices, indptr), shape=shape)
 
     def attribution(self, doc: Doc) -> tuple[list[str], sp.csr_matrix]:
         """Split one Doc's feature row by the term responsible for each part of it.
 
         Returns terms and a terms × features matrix whose rows sum to `transform([doc])`:
         a folded word carries its word feature and its share of every gram feature (the
-        gram block is linear in the word counts); a matched taxonomy term carries its
-        keyword column. A linear model's score then splits exactly over the terms.
+        gram block is linear in the word counts); each keyword column goes to the first
+        lexicon term found for it. A linear model's score then splits exactly over the terms.
         """
-        counts, words, _ = self._scan([doc])
+        counts, words, spaced = self._scan([doc])
         row = self.transform([doc])
         dense = row.toarray().ravel()
         per_word = (sp.diags(counts.toarray().ravel()) @ self._mapping(words)).tocsr()
@@ -147,15 +174,64 @@ class Vectorizer:
         scale = self.idf_[per_word.indices] * (self.gram_weight / gram_norm)
         per_word.data = np.where(is_word, dense[per_word.indices], per_word.data * scale)
         n_features = row.shape[1]
-        columns = range(n_features - len(TOPICS), n_features)
-        found = [(t, c) for t, c in zip(keyword_matches(doc).values(), columns, strict=True) if t]
-        cols = [c for _, c in found]
+        lexicon = self._lexicon()
+        found, hits = self._keyword_hits(counts, words, spaced)
+        in_doc = np.flatnonzero(found[0])  # the lexicon terms found, in lexicon order
+        cols = np.flatnonzero(hits[0])
+        first = [in_doc[np.argmax(lexicon.columns[in_doc, c] > 0)] for c in cols]
+        shown = [lexicon.shown[t] for t in first]
+        cols = cols + n_features - hits.shape[1]
         keyword_block = sp.csr_matrix(
-            (dense[cols], (range(len(found)), cols)), shape=(len(found), n_features)
+            (dense[cols], (range(len(cols)), cols)), shape=(len(cols), n_features)
         )
         per_word.resize(per_word.shape[0], n_features)
-        terms = list(words) + [t for t, _ in found]
-        return terms, sp.vstack([per_word, keyword_block], format="csr")
+        return list(words) + shown, sp.vstack([per_word, keyword_block], format="csr")
+
+
+class Lexicon:
+    """The term groups a Vectorizer was fitted with (lexicon.py at fitting time), ready to
+    find: `columns` maps terms to keyword columns (groups, then topics), `weights` is each
+    column's value when present."""
+
+    def __init__(
+        self,
+        terms: Sequence[str],
+        groups: np.ndarray,
+        rules: np.ndarray,
+        topics: Sequence[str],
+        group_weight: float,
+        keyword_weight: float,
+    ) -> None:
+        self.index = TermIndex(terms)
+        self.shown = [t.rstrip("*") for t in terms]
+        n_groups = len(topics) if group_weight else 0
+        self.columns = np.zeros((len(terms), n_groups + len(TOPICS)), np.float32)
+        if n_groups:
+            self.columns[np.arange(len(terms)), groups] = 1.0
+        for k, topic in enumerate(TOPICS):
+            term_topics = np.asarray(topics, dtype=object)[groups]
+            self.columns[:, n_groups + k] = rules & (term_topics == topic)
+        self.weights = np.asarray(
+            [group_weight] * n_groups + [keyword_weight] * len(TOPICS), np.float32
+        )
+
+    @classmethod
+    def of(cls, vectorizer: Vectorizer) -> Lexicon:
+        """The vectorizer's fitted lexicon; the current one for a model fitted before
+        lexicons were stored (it had topic flags only, from the same rule terms)."""
+        if getattr(vectorizer, "lexicon_terms_", None) is None:
+            terms, groups, rules = zip(*lexicon.entries(), strict=True)
+            topics = [g.topic or "" for g in lexicon.GROUPS]
+            weight = vectorizer.keyword_weight
+            return cls(terms, np.asarray(groups), np.asarray(rules), topics, 0.0, weight)
+        return cls(
+            vectorizer.lexicon_terms_.tolist(),
+            vectorizer.lexicon_groups_,
+            vectorizer.lexicon_rules_,
+            vectorizer.group_topics_.tolist(),
+            getattr(vectorizer, "group_weight", 0.0),
+            vectorizer.keyword_weight,
+        )
 
 
 class GramTrie:

@@ -81,9 +81,6 @@ def train_cmd(
     force: Annotated[
         bool, typer.Option("--force", help="Make the new model current even if it scores lower.")
     ] = False,
-    by_source: Annotated[
-        bool, typer.Option("--by-source", help="Also measure on held-out sources (slower).")
-    ] = False,
 ) -> None:
     """Train on seed and curators' labels; keep the model only if it is not worse."""
     from veille import classify
@@ -94,20 +91,22 @@ def train_cmd(
     examples, problems, note = classify.training_examples(curated, labels, corpus)
     _say_problems(labels or "seed labels", problems)
     typer.echo(f"training on {len(examples)} items: {note}")
-    result = classify.train(examples, by_source=by_source)
+    result = classify.train(examples)
     cv = result.metrics["cv"]
+    scheme = "whole-source" if cv.get("scheme") == "whole_source" else "stratified"
     _console().print(
         _figures_table(
-            f"{cv['folds']}-fold cross-validation (keyword baseline)",
+            f"{cv['folds']}-fold {scheme} cross-validation (keyword baseline)",
             cv,
             result.metrics["baseline"],
         )
     )
-    held = result.metrics.get("held_out_sources")
-    if held:
+    same = result.metrics.get("same_source")
+    if same:
         typer.echo(
-            f"held-out sources: macro-F1 {held['macro_f1']:.3f} "
-            f"(baseline {held['baseline_macro_f1']:.3f})"
+            f"same-source (stratified) cross-validation: macro-F1 {same['macro_f1']:.3f}, "
+            f"in-scope precision {same['in_scope_precision']:.3f}; whole-source in-scope "
+            f"precision {cv['in_scope_precision']:.3f}"
         )
     decision = classify.save_and_maybe_promote(
         result, st.settings.models_dir, utcnow(), force=force
