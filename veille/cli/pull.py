@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -41,7 +44,7 @@ def pull_cmd(
     ] = False,
 ) -> None:
     """Fetch every due source concurrently, store its new items, then give each its text,
-    story and topics."""
+    story and topics. Exit code 1 when every source fetched failed (network down?)."""
     st = state(ctx)
     specs = load_sources(st.sources_path(sources))
     err = Console(stderr=True)
@@ -56,7 +59,8 @@ def pull_cmd(
         disable=not err.is_terminal,
     )
     task = progress.add_task("", total=0)
-    with progress:
+    text_logs = st.settings.log_format == "text"
+    with progress, _said_here(enabled=text_logs):
         report = pipeline.pull(
             st.engine,
             st.settings,
@@ -67,10 +71,37 @@ def pull_cmd(
             on_start=lambda n: progress.update(task, total=n),
             on_source=lambda o: progress.update(task, advance=1, description=o.name[:30]),
         )
-    for outcome in report.outcomes:
-        if outcome.status == "failed":
-            typer.echo(f"failed: {outcome.name}: {outcome.error}", err=True)
+    if text_logs:  # JSON logs (cron, services) already carry one record per failure
+        for outcome in report.outcomes:
+            if outcome.status == "failed":
+                typer.echo(f"failed: {outcome.name}: {outcome.error}", err=True)
     typer.echo(summary(report))
+    if report.sources and report.failed == report.sources:
+        typer.echo("every source failed: is the network up? (veille sources list)", err=True)
+        raise typer.Exit(1)
+
+
+# Log records this command reports itself, in its own words, in a terminal.
+_REPORTED = {"source fetched", "source failed", "pull done", "robots.txt unreachable"}
+
+
+class _DropReported(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in _REPORTED
+
+
+@contextmanager
+def _said_here(*, enabled: bool) -> Iterator[None]:
+    """Each failure once: the per-source log lines give way to the command's own lines."""
+    handlers = logging.getLogger().handlers if enabled else []
+    drop = _DropReported()
+    for handler in handlers:
+        handler.addFilter(drop)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)
 
 
 def summary(report: pipeline.PullReport) -> str:
