@@ -33,6 +33,7 @@ LEVELS = {
     "metrics": 0,
     "cli": 5,
     "demo": 5,
+    "doctor": 3,
 }
 
 

@@ -117,3 +117,22 @@ def test_both_log_formats_keep_the_traceback() -> None:
     assert data["msg"] == "stage crashed" and data["exception"] == "RuntimeError: boom"
     assert "Traceback (most recent call last)" in data["traceback"]
     assert "raise RuntimeError" in data["traceback"]
+
+
+def test_a_web_500_logs_its_traceback(settings, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+    from fastapi.testclient import TestClient
+
+    from veille.web.app import create_app
+
+    web = create_app(settings)
+
+    @web.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    with caplog.at_level(logging.ERROR), TestClient(web, raise_server_exceptions=False) as client:
+        assert client.get("/boom").status_code == 500
+    [record] = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    for formatter in (TextFormatter(), JsonFormatter()):
+        out = formatter.format(record)
+        assert "Traceback (most recent call last)" in out and "kaboom" in out

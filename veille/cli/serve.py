@@ -40,4 +40,13 @@ def serve(
     else:
         web = create_app(st.settings)
     # log_config=None keeps the CLI's logging setup (text or JSON) for uvicorn's logs too.
-    uvicorn.run(web, host=host, port=port, log_config=None, proxy_headers=True, server_header=False)
+    # X-Forwarded-Proto/For are believed only from VEILLE_TRUSTED_PROXIES (the TLS proxy).
+    uvicorn.run(
+        web,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=st.settings.trusted_proxies,
+        server_header=False,
+    )
