@@ -221,6 +221,8 @@ def test_writable_config_folder_is_seeded_and_the_sources_page_saves(
         health = json.loads(service.start())
         assert health["status"] == "ok" and health["scheduler"] == "ok"
         assert (config / "feeds.yaml").read_text().startswith("sources:\n  - name: Réseau local")
+        assert service.env["VEILLE_SECRET_KEY"] == ""  # .env.example leaves it blank:
+        assert len((service.data / "secret.key").read_text()) > 30  # generated, not empty
         doctor = service.run("veille", "doctor")
         problems = sorted(
             line.split(":")[0].split(None, 1)[1]

@@ -136,3 +136,13 @@ def test_a_web_500_logs_its_traceback(settings, caplog: pytest.LogCaptureFixture
     for formatter in (TextFormatter(), JsonFormatter()):
         out = formatter.format(record)
         assert "Traceback (most recent call last)" in out and "kaboom" in out
+
+
+def test_blank_secret_key_means_generated_not_empty(settings, monkeypatch) -> None:  # noqa: ANN001
+    from veille.settings import load_settings
+
+    monkeypatch.setenv("VEILLE_SECRET_KEY", "")
+    monkeypatch.setenv("VEILLE_SMTP_URL", " ")
+    loaded = load_settings(_env_file=None, data_dir=settings.data_dir)
+    assert loaded.secret_key is None and loaded.smtp_url is None
+    assert len(loaded.secret()) > 30  # generated into the data folder

@@ -153,6 +153,12 @@ class Settings(BaseSettings):
                 raise ValueError("the port must be a number, e.g. smtp://host:587") from None
         return value
 
+    @field_validator("secret_key", "reply_to", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `VEILLE_SECRET_KEY=` in .env means "not set" (generate one), never an empty key.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("base_url", mode="before")
     @classmethod
     def _base(cls, value: object) -> object:

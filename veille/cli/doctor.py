@@ -29,6 +29,9 @@ def doctor_cmd(ctx: typer.Context, sources: SourcesOption = None) -> None:
     for finding in findings:
         typer.echo(f"{finding.severity:<8}{finding.line()}")
     code = doctor.exit_code(findings)
-    counts = {s: sum(f.severity == s for f in findings) for s in ("warning", "error")}
-    typer.echo(f"{len(findings)} checks: {counts['error']} errors, {counts['warning']} warnings")
+    errors, warnings = (sum(f.severity == s for f in findings) for s in ("error", "warning"))
+    typer.echo(
+        f"{len(findings)} checks: {errors} error{'s' * (errors != 1)}, "
+        f"{warnings} warning{'s' * (warnings != 1)}"
+    )
     raise typer.Exit(code)
