@@ -1,8 +1,8 @@
 # veille in one image: `veille serve` runs the web app and the scheduler in one process.
 #   docker build -t veille .
 #   docker run -p 8000:8000 -v veille-data:/data -v veille-models:/models \
-#     -v "$PWD/feeds.yaml:/config/feeds.yaml:ro" veille
-# compose.yaml runs it with PostgreSQL. Nothing here needs the network at run time.
+#     -v veille-config:/config veille
+# compose.yaml runs it with PostgreSQL behind Caddy. Nothing here needs the network at run time.
 
 # --- build: install veille and its dependencies into a virtualenv (the same pip install
 # CI runs, without the test extra) so the final image carries no build tools.
@@ -21,23 +21,32 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     VEILLE_DATA_DIR=/data \
     VEILLE_MODELS_DIR=/models \
-    VEILLE_SOURCES=/config/feeds.yaml
+    VEILLE_SOURCES=/config/feeds.yaml \
+    SEED_SOURCES=/usr/share/veille/feeds.yaml
 RUN groupadd --system --gid 10001 veille \
  && useradd --system --uid 10001 --gid veille --home-dir /data --shell /usr/sbin/nologin veille \
- && mkdir -p /data /models /config \
- && chown veille:veille /data /models
+ && mkdir -p /data /models /config /usr/share/veille \
+ && chown veille:veille /data /models /config
 COPY --from=build /opt/venv /opt/venv
+# The sources shipped with veille: /config/feeds.yaml starts as this list (a new named volume
+# copies it; the entrypoint copies it into an empty mounted folder). /config stays writable
+# by veille so the Sources page can save.
+COPY feeds.yaml /usr/share/veille/feeds.yaml
+COPY --chown=veille:veille feeds.yaml /config/feeds.yaml
+COPY docker/entrypoint.sh /usr/local/bin/veille-entrypoint
 # The seed model ships in the image. A named volume on /models starts as a copy of it and
 # then keeps the models retrained from curators' corrections across upgrades.
 COPY --chown=veille:veille models/ /models/
 USER veille
 WORKDIR /data
 # /data: SQLite file (when no PostgreSQL), secret key, outbox, archive and feeds on disk.
-VOLUME ["/data", "/models"]
+# /config: feeds.yaml, rewritten by the Sources page.
+VOLUME ["/data", "/models", "/config"]
 EXPOSE 8000
 # No curl in slim images: Python's urllib fails (exit 1) on refusal, timeout or HTTP >= 400.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 # SIGTERM (docker stop) lets running jobs finish their writes before the process exits.
 STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/veille-entrypoint"]
 CMD ["veille", "serve", "--host", "0.0.0.0"]

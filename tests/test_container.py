@@ -7,6 +7,7 @@ import inspect
 import json
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
@@ -36,6 +37,50 @@ def _final_stage() -> list[tuple[str, str]]:
 
 def _compose() -> dict:
     return YAML(typ="safe").load((ROOT / "compose.yaml").read_text())
+
+
+def dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of an env file (as compose reads .env), comments skipped."""
+    out = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?message}` (an error when unset)."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise AssertionError(f"compose would stop: {arg}")
+        return arg if op == ":-" else ""
+
+    return re.sub(r"\$\{([A-Z_][A-Z0-9_]*)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def image_env() -> dict[str, str]:
+    """The final stage's ENV, as the container starts with."""
+    env = {}
+    for keyword, args in _final_stage():
+        if keyword == "ENV":
+            env.update(re.findall(r"([A-Z_][A-Z0-9_]*)=(\S+)", args))
+    return env
+
+
+def service_env(name: str, dot: dict[str, str]) -> dict[str, str]:
+    """What the service's process sees: image ENV, then env_file, then `environment:`."""
+    service = _compose()["services"][name]
+    env = image_env() if service.get("build") else {}
+    if service.get("env_file"):
+        env.update(dot)
+    for key, value in (service.get("environment") or {}).items():
+        env[key] = interpolate(str(value), dot)
+    return env
 
 
 def test_multi_stage_slim_images() -> None:
@@ -84,7 +129,10 @@ def test_healthcheck_volumes_and_command() -> None:
     assert json.loads(final["CMD"]) == ["veille", "serve", "--host", "0.0.0.0"]
     volumes = json.loads(final["VOLUME"])
     env = dict(re.findall(r"(VEILLE_[A-Z_]+)=(\S+)", final["ENV"]))
-    assert {env["VEILLE_DATA_DIR"], env["VEILLE_MODELS_DIR"]} == set(volumes)
+    config = str(Path(env["VEILLE_SOURCES"]).parent)  # a folder, never a file mount
+    assert {env["VEILLE_DATA_DIR"], env["VEILLE_MODELS_DIR"], config} == set(volumes)
+    assert final["ENTRYPOINT"] == '["/usr/local/bin/veille-entrypoint"]'
+
     assert {name.removeprefix("VEILLE_").lower() for name in env} <= set(Settings.model_fields)
     from veille.cli.serve import serve  # the port the image exposes is serve's default
 
@@ -93,11 +141,10 @@ def test_healthcheck_volumes_and_command() -> None:
 
 
 def test_compose_parses_and_uses_real_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    services = _compose()["services"]
-    app, db = services["veille"], services["db"]
-    env = {k: str(v) for k, v in app["environment"].items()}
+    dot = dotenv(ROOT / ".env.example")
+    app, db = (service_env(n, dot) for n in ("veille", "db"))
+    env = {k: v for k, v in app.items() if k.startswith("VEILLE_")}
     names = {k.removeprefix("VEILLE_").lower() for k in env}
-    assert all(k.startswith("VEILLE_") for k in env)
     assert names <= set(Settings.model_fields), names - set(Settings.model_fields)
     for key in list(__import__("os").environ):
         if key.startswith("VEILLE_"):
@@ -106,10 +153,41 @@ def test_compose_parses_and_uses_real_settings(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv(key, value)
     settings = load_settings(_env_file=None)  # every value is one the app accepts
     Plan.from_settings(settings)
-    pg = db["environment"]
     assert settings.db_url == (
-        f"postgresql://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}@db:5432/{pg['POSTGRES_DB']}"
+        f"postgresql://{db['POSTGRES_USER']}:{db['POSTGRES_PASSWORD']}@db:5432/{db['POSTGRES_DB']}"
     )
+    assert settings.base_url.startswith("https://") and settings.smtp_url is not None
+
+
+def test_secrets_live_in_env_not_in_compose() -> None:
+    text = (ROOT / "compose.yaml").read_text()
+    assert "change-me" not in text and "password@" not in text
+    assert text.count("${POSTGRES_PASSWORD") == 2  # the database's and veille's URL, one value
+    compose = _compose()
+    assert compose["services"]["veille"]["env_file"] == ".env"
+    dot = dotenv(ROOT / ".env.example")
+    assert {"VEILLE_BASE_URL", "POSTGRES_PASSWORD", "VEILLE_SMTP_URL", "VEILLE_SECRET_KEY"} <= set(
+        dot
+    )
+    with pytest.raises(AssertionError, match="set POSTGRES_PASSWORD in .env"):
+        service_env("db", {})
+    assert ".env" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_only_the_proxy_publishes_ports_and_is_the_trusted_one() -> None:
+    compose = _compose()
+    services = compose["services"]
+    published = {name for name, s in services.items() if s.get("ports")}
+    assert published == {"caddy"}
+    assert sorted(services["caddy"]["ports"]) == ["443:443", "443:443/udp", "80:80"]
+    caddy_ip = services["caddy"]["networks"]["proxy"]["ipv4_address"]
+    app = service_env("veille", dotenv(ROOT / ".env.example"))
+    assert app["VEILLE_TRUSTED_PROXIES"] == caddy_ip
+    assert compose["networks"]["backend"]["internal"] is True  # the database has no way out
+    assert services["db"]["networks"] == ["backend"]
+    caddyfile = (ROOT / "Caddyfile").read_text()
+    assert "{$SITE_ADDRESS}" in caddyfile and "reverse_proxy veille:8000" in caddyfile
+    assert services["caddy"]["environment"]["SITE_ADDRESS"].startswith("${VEILLE_BASE_URL")
 
 
 def test_compose_wires_postgres_16_volumes_and_health() -> None:
@@ -118,10 +196,16 @@ def test_compose_wires_postgres_16_volumes_and_health() -> None:
     assert db["image"].split(":")[1].split("-")[0] == "16"
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
-    named = {v.split(":")[0] for s in (app, db) for v in s["volumes"] if not v.startswith(".")}
+    named = {
+        v.split(":")[0]
+        for s in compose["services"].values()
+        for v in s["volumes"]
+        if not v.startswith(".")
+    }
     assert named == set(compose["volumes"])
     mounts = {v.split(":")[1] for v in app["volumes"]}
     final = dict(_final_stage())
     assert set(json.loads(final["VOLUME"])) <= mounts
     sources = re.search(r"VEILLE_SOURCES=(\S+)", final["ENV"]).group(1)
-    assert sources in mounts
+    assert sources not in mounts and str(Path(sources).parent) in mounts  # the folder is
+    assert all(not v.endswith(":ro") for v in app["volumes"])

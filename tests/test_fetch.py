@@ -266,7 +266,7 @@ def test_robots_txt_applies_to_pages_not_to_feeds(web: LocalWeb) -> None:
     web.route("/robots.txt", b"User-agent: *\nDisallow: /private/\nAllow: /private/ok\n")
     page = web.route("/private/page", b"<html></html>")
     web.route("/private/ok", b"<html>ok</html>")
-    with pytest.raises(FetchError, match="disallowed by robots.txt"):
+    with pytest.raises(FetchError, match="refused by robots.txt"):
         get(page, robots=True, accept=PAGE_ACCEPT)
     assert get(web.url("/private/ok"), robots=True).body == b"<html>ok</html>"
     assert get(page).status == 200  # a feed fetch ignores robots.txt
@@ -278,7 +278,7 @@ def test_robots_txt_missing_allows_and_unreachable_disallows(web: LocalWeb) -> N
     web.route("/robots.txt", status=404)
     assert get(page, robots=True).status == 200
     web.route("/robots.txt", status=503)
-    with pytest.raises(FetchError, match="disallowed by robots.txt"):
+    with pytest.raises(FetchError, match=r"unreachable: robots.txt answered HTTP 503"):
         get(page, robots=True, limits=_limits(retries=0))
 
 

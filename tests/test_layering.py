@@ -33,6 +33,7 @@ LEVELS = {
     "metrics": 0,
     "cli": 5,
     "demo": 5,
+    "doctor": 3,
 }
 # Same-level imports the flow allows: the archive and feeds render what the digest chose; the
 # web process hosts the scheduler; the CLI shells over the demo; `python -m veille` is the CLI.

@@ -257,7 +257,7 @@ def test_page_source_article_links_and_robots(
     titles = {i.title for i in _items(sqlite_engine, "page")}
     assert "Rencontre nationale des tiers-lieux ruraux" in titles
     with session_scope(sqlite_engine) as s:
-        assert "disallowed by robots.txt" in (_source(s, "hidden").last_error or "")
+        assert "refused by robots.txt" in (_source(s, "hidden").last_error or "")
     assert web.hits("/private/news") == []
 
 

@@ -31,3 +31,7 @@ class ModelError(VeilleError):
 
 class DeliveryError(VeilleError):
     """An email could not be delivered (transient or permanent)."""
+
+
+class NotWritableError(ConfigError):
+    """A file veille must write (the sources file) sits in a folder it cannot write."""

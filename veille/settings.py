@@ -6,16 +6,47 @@ instance. Every field here is listed in the README's settings table (a test chec
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from veille.errors import ConfigError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SECRET_FIELDS = {"smtp_url", "secret_key", "database_url"}  # never echoed in an error
+
+
+def check_database_url(url: str) -> None:
+    """ValueError with the fix when `url` is not one veille can open (scheme, driver)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if url.startswith("postgres://"):
+        raise ValueError("write postgresql:// instead of postgres://")
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL; use sqlite:///path/veille.db or "
+            "postgresql://user:password@host:5432/veille"
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"{backend} is not supported; use sqlite:///path/veille.db or postgresql://…"
+        )
+    if backend == "postgresql" and importlib.util.find_spec("psycopg") is None:
+        raise ValueError(
+            "PostgreSQL needs its driver, which is not installed: pip install 'veille[postgres]'"
+        )
 
 
 class Settings(BaseSettings):
@@ -65,7 +96,7 @@ class Settings(BaseSettings):
     mail_from: str = Field("veille@localhost", description="From address of every email")
     reply_to: str | None = Field(None, description="Reply-To address of digests")
     send_rate: float = Field(10.0, gt=0, description="Emails sent per second at most")
-    digest_time: str = Field("07:00", pattern=r"^\d{2}:\d{2}$", description="Local send time")
+    digest_time: str = Field("07:00", description="Local send time, HH:MM")
     timezone: str = Field("Europe/Paris", description="Time zone of the digest schedule")
     digest_cap: int = Field(10, ge=1, description="Entries per topic before 'N more on the web'")
     send_empty: bool = Field(False, description="Send a digest even when no item is in scope")
@@ -104,6 +135,79 @@ class Settings(BaseSettings):
 
         own = urlsplit(self.base_url).hostname or "localhost"
         return list(dict.fromkeys([own, "localhost", "127.0.0.1", *self.allowed_hosts]))
+
+    # Operations (veille doctor, /healthz)
+    pull_stale_hours: int = Field(
+        6, ge=1, description="Hours without a successful pull before /healthz and doctor fail"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if value not in LOG_LEVELS:
+                raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if isinstance(value, str):
+            check_database_url(value)
+        return value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None  # compose passes `VEILLE_SMTP_URL=` for "no SMTP"
+            parts = urlsplit(value.strip())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise ValueError(
+                    "use smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465"
+                )
+            try:
+                parts.port  # noqa: B018  (raises on a port that is not a number)
+            except ValueError:
+                raise ValueError("the port must be a number, e.g. smtp://host:587") from None
+        return value
+
+    @field_validator("secret_key", "reply_to", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `VEILLE_SECRET_KEY=` in .env means "not set" (generate one), never an empty key.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("use the full public address, e.g. https://veille.example.org")
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError("use a time of day HH:MM between 00:00 and 23:59, e.g. 07:00")
+        return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("use a time zone name such as Europe/Paris") from None
+        return value
 
     @field_validator("allow_networks", "trusted_proxies", mode="before")
     @classmethod
@@ -161,13 +265,27 @@ def _mask_url(url: str) -> str:
         return url
 
 
+def _mask_password(url: str) -> str:
+    """`scheme://user:***@host…`: a URL shown in an error without its password."""
+    return re.sub(r"^([a-z0-9+.-]*:/*[^/@:]*:)[^/@]*@", r"\1***@", url, flags=re.I)
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build Settings, turning a validation error into one line naming the variable."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "?"
-        raise ConfigError(
-            f"VEILLE_{field.upper()}: {err['msg']} (got {err.get('input')!r})"
-        ) from None
+        raise ConfigError(one_line(exc)) from None
+
+
+def one_line(exc: ValidationError) -> str:
+    """`VEILLE_X='value': what is wrong and the fix` (secrets and passwords not echoed)."""
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err["loc"] else "?"
+    msg = err["msg"].removeprefix("Value error, ")
+    value = err.get("input")
+    if field in SECRET_FIELDS and isinstance(value, str):
+        shown = repr(_mask_password(value)) if field != "secret_key" else "(hidden)"
+    else:
+        shown = repr(value)
+    return f"VEILLE_{field.upper()}={shown}: {msg}"

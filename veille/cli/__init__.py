@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from veille.cli.common import State, configure_logging, state
-from veille.errors import VeilleError
+from veille.errors import ConfigError, VeilleError
+from veille.settings import LOG_LEVELS
 
 app = typer.Typer(
     help="veille: a daily news watch on social innovation, collaborative consumption "
@@ -40,8 +41,12 @@ def root(
 ) -> None:
     overrides: dict[str, object] = {}
     if log_format:
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"--log-format {log_format!r}: use text or json")
         overrides["log_format"] = log_format
     if log_level:
+        if log_level.upper() not in LOG_LEVELS:
+            raise ConfigError(f"--log-level {log_level!r}: use DEBUG, INFO, WARNING or ERROR")
         overrides["log_level"] = log_level
     st = State(overrides)
     ctx.obj = st

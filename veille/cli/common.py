@@ -64,6 +64,11 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         out.update({k: v for k, v in vars(record).items() if k not in self._skip})
+        if record.exc_info:  # a bug keeps its traceback, as one JSON string
+            out["exception"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
+            out["traceback"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            out["stack"] = self.formatStack(record.stack_info)
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
@@ -77,7 +82,12 @@ class TextFormatter(logging.Formatter):
             f"{k}={v}" for k, v in vars(record).items() if k not in self._skip and v is not None
         )
         base = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.getMessage()}"
-        return f"{base} {extras}".rstrip()
+        text = f"{base} {extras}".rstrip()
+        if record.exc_info:  # a bug keeps its traceback, under its one line
+            text += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            text += "\n" + self.formatStack(record.stack_info)
+        return text
 
 
 def configure_logging(fmt: str, level: str) -> None:

@@ -45,7 +45,9 @@ def digest_cmd(
     ] = False,
     send: Annotated[bool, typer.Option("--send", help="Deliver the issue to subscribers.")] = False,
 ) -> None:
-    """Build the day's issue and write the archive and feeds; --send also emails it."""
+    """Build the day's issue and write the archive and feeds; --send also emails it.
+    With --send and no confirmed subscriber, nothing is built or sent: the stories wait for
+    the next issue (exit code 1)."""
     from veille import publish as publishing
     from veille.digest import issue as issues
 
@@ -54,6 +56,8 @@ def digest_cmd(
     if dry_run:
         _dry_run(ctx, when)
         return
+    if send:
+        _refuse_without_readers(ctx, when)
     done = issues.run(st.engine, settings=settings, now=now, day=when, deliver=send)
     if done.issue is not None:
         publishing.publish_all(st.engine, settings=settings, now=now)
@@ -77,6 +81,25 @@ def digest_cmd(
         typer.echo(f"first error: {d.errors[0]}", err=True)
     if d.failed:
         raise VeilleError(f"{d.failed} deliveries failed; run again to retry them")
+
+
+def _refuse_without_readers(ctx: typer.Context, when: date | None) -> None:
+    """An issue built for no one would use up its stories: keep them for the next one."""
+    from veille.digest import issue as issues
+
+    st = state(ctx)
+    with session_scope(st.engine) as session:
+        if subs_q.confirmed(session):
+            return
+        plan = issues.next_plan(session, settings=st.settings, now=utcnow(), day=when)
+    if plan.digest_id is None and plan.entries:
+        typer.echo(
+            f"veille: no confirmed subscriber: issue {plan.day} not sent, its "
+            f"{len(plan.entries)} stories are kept for the next issue "
+            "(veille subscribers add EMAIL)",
+            err=True,
+        )
+        raise typer.Exit(1)
 
 
 def _dry_run(ctx: typer.Context, when: date | None) -> None:

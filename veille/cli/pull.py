@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -44,7 +47,7 @@ def pull_cmd(
     ] = False,
 ) -> None:
     """Fetch every due source concurrently, store its new items, then give each its text,
-    story and topics."""
+    story and topics. Exit code 1 when every source fetched failed (network down?)."""
     st = state(ctx)
     specs = load_sources(st.sources_path(sources))
     err = Console(stderr=True)
@@ -60,9 +63,10 @@ def pull_cmd(
     )
     task = progress.add_task("", total=0)
     done: list[pipeline.PullReport] = []
+    text_logs = st.settings.log_format == "text"
 
     def run(now: datetime) -> dict[str, int]:
-        with progress:
+        with progress, _said_here(enabled=text_logs):
             done.append(
                 pipeline.pull(
                     st.engine,
@@ -91,10 +95,37 @@ def pull_cmd(
     if not done:  # a bug (its traceback is logged) or the database went away
         raise VeilleError(f"the pull did not run ({outcome}); see the log above")
     report = done[0]
-    for outcome in report.outcomes:
-        if outcome.status == "failed":
-            typer.echo(f"failed: {outcome.name}: {outcome.error}", err=True)
+    if text_logs:  # JSON logs (cron, services) already carry one record per failure
+        for failed in report.outcomes:
+            if failed.status == "failed":
+                typer.echo(f"failed: {failed.name}: {failed.error}", err=True)
     typer.echo(summary(report))
+    if report.sources and report.failed == report.sources:
+        typer.echo("every source failed: is the network up? (veille sources list)", err=True)
+        raise typer.Exit(1)
+
+
+# Log records this command reports itself, in its own words, in a terminal.
+_REPORTED = {"source fetched", "source failed", "pull done", "robots.txt unreachable"}
+
+
+class _DropReported(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg not in _REPORTED
+
+
+@contextmanager
+def _said_here(*, enabled: bool) -> Iterator[None]:
+    """Each failure once: the per-source log lines give way to the command's own lines."""
+    handlers = logging.getLogger().handlers if enabled else []
+    drop = _DropReported()
+    for handler in handlers:
+        handler.addFilter(drop)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)
 
 
 def summary(report: pipeline.PullReport) -> str:

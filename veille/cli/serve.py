@@ -40,7 +40,15 @@ def serve(
     else:
         web = create_app(st.settings)
     # log_config=None keeps the CLI's logging setup (text or JSON) for uvicorn's logs too.
-    # proxy_headers off: X-Forwarded-For is read by the app, only from VEILLE_TRUSTED_PROXIES.
+    # X-Forwarded-Proto/For are believed only from VEILLE_TRUSTED_PROXIES (the TLS proxy); the
+    # app reads the client address the same way (web/limits.py).
+    trusted = ",".join(st.settings.trusted_proxies)
     uvicorn.run(
-        web, host=host, port=port, log_config=None, proxy_headers=False, server_header=False
+        web,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        server_header=False,
     )

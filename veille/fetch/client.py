@@ -168,8 +168,10 @@ class Fetcher:
         for _hop in range(self.limits.max_redirects + 1):
             if urlsplit(current).scheme.lower() not in ("http", "https"):
                 raise FetchError(f"unsupported URL scheme: {current}")
-            if robots and not await self.robots.allowed(current):
-                raise FetchError(f"disallowed by robots.txt: {current}")
+            if robots:
+                if not await self.robots.allowed(current):
+                    raise FetchError(f"refused by robots.txt: {current}")
+                await self.robots.pace(current)
             async with self._slot(current, budget):
                 try:
                     request = httpx.Request(

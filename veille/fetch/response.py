@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -36,12 +37,24 @@ class Response:
         return self.headers.get("last-modified")
 
     @property
+    def max_age(self) -> int | None:
+        """Seconds from `Cache-Control: max-age=N` (None when absent or `no-cache`/`no-store`)."""
+        value = self.headers.get("cache-control", "").lower()
+        if "no-cache" in value or "no-store" in value:
+            return None
+        match = _MAX_AGE.search(value)
+        return int(match.group(1)) if match else None
+
+    @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "")
 
     def error(self) -> str:
         """One line for the source's row, e.g. `HTTP 404 Not Found`."""
         return f"HTTP {self.status} {self.reason}".strip()
+
+
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})")
 
 
 def retry_after(value: str | None) -> float | None:

@@ -41,6 +41,7 @@ from veille.types import Entry, SourceSpec
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 86400  # a failing source is retried at least daily
+MAX_AGE_CAP = 86400  # a feed's Cache-Control: max-age delays its next fetch by a day at most
 MAX_NEW_FROM_LISTING = 100  # pages and sitemaps: newest links per run, not a site's archive
 
 
@@ -281,11 +282,17 @@ def _success(source: Source, read: SourceRead, now: datetime) -> dict[str, objec
         "last_error": None,
         "consecutive_failures": 0,
         "warning": _clean(read.warning) if read.warning else None,
-        "next_fetch_at": next_fetch_at(now, source.interval, 0),
+        "next_fetch_at": next_fetch_at(now, _interval(source.interval, read.max_age), 0),
         "etag": read.etag,
         "last_modified": read.last_modified,
         "feed_url": read.feed_url,
     }
+
+
+def _interval(interval: int, max_age: int | None) -> int:
+    """A feed's Cache-Control: max-age is a lower bound on the wait before the next fetch
+    (it says the content will not change before), capped at MAX_AGE_CAP."""
+    return max(interval, min(max_age or 0, MAX_AGE_CAP))
 
 
 def _failure(source: Source, exc: Exception, now: datetime, error: str) -> dict[str, object]:

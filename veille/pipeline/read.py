@@ -48,6 +48,7 @@ class SourceRead:
     last_modified: str | None = None
     feed_url: str | None = None  # fetched next time instead of the declared URL
     warning: str | None = None
+    max_age: int | None = None  # the feed's Cache-Control: max-age, seconds
 
 
 def _checked(response: Response) -> Response:
@@ -63,6 +64,7 @@ def _unchanged(source: Source, response: Response, *, is_feed: bool) -> SourceRe
         etag=response.etag or source.etag,
         last_modified=response.last_modified or source.last_modified,
         feed_url=source.feed_url if is_feed else None,
+        max_age=response.max_age if is_feed else None,
     )
 
 
@@ -126,6 +128,7 @@ class Reader:
             last_modified=response.last_modified,
             feed_url=response.moved_to or (url if url != source.url else None),
             warning="; ".join(warnings) or None,
+            max_age=response.max_age,
         )
 
     async def _page(self, source: Source) -> SourceRead:

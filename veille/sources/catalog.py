@@ -17,6 +17,8 @@ Any error rejects the whole file with one line naming file, line and field.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from dataclasses import fields
 from io import StringIO
@@ -29,7 +31,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from veille.errors import ConfigError
+from veille.errors import ConfigError, NotWritableError
 from veille.types import TOPICS, SourceSpec, safe_text
 
 DEFAULT_INTERVAL = 3600
@@ -238,9 +240,50 @@ def _write_validated(path: Path, yaml: YAML, doc: object) -> None:
     out = StringIO()
     yaml.dump(doc, out)
     parse_sources(out.getvalue(), origin=str(path))
+    problem = write_problem(path)
+    if problem:
+        raise NotWritableError(problem)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(out.getvalue(), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(out.getvalue(), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise NotWritableError(_explain(path, exc)) from None
+
+
+def write_problem(path: Path) -> str | None:
+    """Why the sources file cannot be rewritten in place (one line with the fix), or None.
+
+    A rewrite creates `<name>.tmp` beside the file, then renames it over the file: the
+    folder must exist and be writable, not only the file."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return _explain(path, OSError(errno.ENOENT, "no such folder"))
+    if not os.access(folder, os.W_OK):
+        code = errno.EROFS if _read_only_mount(folder) else errno.EACCES
+        return _explain(path, OSError(code, os.strerror(code)))
+    return None
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _explain(path: Path, exc: OSError) -> str:
+    folder = path.parent if str(path.parent) else Path(".")
+    if exc.errno == errno.ENOENT:
+        fix = f"create the folder {folder}, or set VEILLE_SOURCES to a file in a folder that exists"
+    elif exc.errno == errno.EROFS:
+        fix = f"the folder {folder} is mounted read-only: mount it read-write (no ':ro' in Docker)"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        fix = f"the folder {folder} is not writable by this user: give it write access"
+    else:
+        fix = exc.strerror or str(exc)
+    return f"{path}: cannot save the sources file: {fix}"
 
 
 def _as_yaml(spec: SourceSpec) -> CommentedMap:

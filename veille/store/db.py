@@ -104,6 +104,22 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def pending_migrations(engine: Engine) -> list[str]:
+    """Revisions between the database's and the code's head, oldest first (none: up to date)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    current = current_revision(engine)
+    heads = script.get_heads()
+    if current in heads:
+        return []
+    pending = [rev.revision for rev in script.walk_revisions("base", "heads")]
+    if current is None:
+        return pending[::-1]
+    done = {rev.revision for rev in script.walk_revisions("base", current)}
+    return [rev for rev in pending[::-1] if rev not in done]
+
+
 def open_store(url: str, *, attempts: int = 5, first_wait: float = 1.0) -> Engine:
     """Connect (retrying with backoff while the server is unreachable) and migrate."""
     engine = make_engine(url)

@@ -27,8 +27,8 @@ from veille import i18n
 from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
-from veille.store import open_store
-from veille.web import auth, limits, model, preview, public, review, sources, stats
+from veille.store import open_store, utcnow
+from veille.web import auth, checks, limits, model, preview, public, review, sources, stats
 from veille.web.modelcache import ModelCache
 from veille.web.render import LANG_COOKIE, N_, Renderer, local_path, renderer
 from veille.web.session import MAX_AGE, load_curator
@@ -92,6 +92,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.started_at = utcnow()  # /healthz gives a fresh start this long for a first pull
     app.state.scheduler = scheduler
     app.state.secret = settings.secret()
     app.state.renderer = Renderer(settings.language, settings.timezone)
@@ -128,7 +129,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_pages(app)
     public.mount_archive(app)
-    for module in (auth, review, preview, sources, model, stats, public):
+    for module in (auth, review, preview, sources, model, stats, checks, public):
         app.include_router(module.router)
 
     @app.get("/")

@@ -1,0 +1,208 @@
+"""`veille doctor` and the admin's Checks page: one line per check with the fix, exit code by
+severity, on a fresh setup and on each thing that can go wrong."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tests.conftest import ROOT
+from tests.e2e.seed import add_source, login, seed, use_light_hashing
+from veille import doctor
+from veille.cli import _register, app
+from veille.settings import Settings
+from veille.store import open_store, utcnow
+from veille.store.db import make_engine, upgrade
+from veille.web.app import create_app
+
+_register()
+
+
+@pytest.fixture
+def fresh(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """What compose starts with when .env is left as it is: localhost, no SMTP, no pulls."""
+    shutil.copy(ROOT / "feeds.yaml", settings.sources)
+    for key, value in {
+        "VEILLE_DATA_DIR": settings.data_dir,
+        "VEILLE_SOURCES": settings.sources,
+        "VEILLE_MODELS_DIR": settings.models_dir,
+    }.items():
+        monkeypatch.setenv(key, str(value))
+    open_store(settings.db_url).dispose()
+    yield settings
+
+
+def _doctor(*args: str) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(app, ["doctor", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert "Traceback" not in result.output
+    return result.exit_code, result.stdout.splitlines()
+
+
+def _by_check(lines: list[str]) -> dict[str, str]:
+    return {line[8:].split(":")[0]: line for line in lines[:-1]}
+
+
+def test_fresh_setup_lists_what_is_left_to_configure(fresh: Settings) -> None:
+    code, lines = _doctor()
+    assert code == 1
+    checks = _by_check(lines)
+    problems = {name for name, line in checks.items() if not line.startswith("ok ")}
+    assert problems == {"base URL", "sender", "SMTP", "subscribers", "pulls"}
+    assert checks["base URL"] == (
+        "warning base URL: VEILLE_BASE_URL is http://localhost:8000: links in emails, "
+        "unsubscribe included, point at it → fix: set VEILLE_BASE_URL to the public address, "
+        "e.g. https://veille.example.org"
+    )
+    assert checks["sender"].startswith("warning sender: VEILLE_MAIL_FROM is veille@localhost")
+    assert checks["SMTP"].endswith("→ fix: set VEILLE_SMTP_URL=smtp://user:password@host:587")
+    assert checks["subscribers"].startswith("warning subscribers: no confirmed subscriber")
+    for name in ("database", "migrations", "sources file", "model", "disk"):
+        assert checks[name].startswith(f"ok      {name}: "), checks[name]
+    assert lines[-1] == f"{len(checks)} checks: 0 errors, 5 warnings"
+
+
+def test_a_configured_setup_is_all_ok(fresh: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEILLE_BASE_URL", "https://veille.example.net")
+    monkeypatch.setenv("VEILLE_MAIL_FROM", "veille@asso-du-val.fr")
+    monkeypatch.setenv("VEILLE_SMTP_URL", "smtp://u:p@127.0.0.1:2525")
+    engine = open_store(fresh.db_url)
+    add_source(engine, "Réseau", "https://reseau.example.net/feed", last_success_at=utcnow())
+    from veille.store import Subscriber, session_scope
+
+    with session_scope(engine) as s:
+        s.add(Subscriber(email="a@b.fr", status="confirmed", created_at=utcnow()))
+    engine.dispose()
+    code, lines = _doctor()
+    assert code == 0, lines
+    assert all(line.startswith("ok ") for line in lines[:-1])
+
+
+@pytest.mark.parametrize(
+    ("change", "check", "line"),
+    [
+        (
+            {"database_url": "postgresql://postgres@127.0.0.1:9/nowhere"},
+            "database",
+            "error   database: postgresql://postgres@127.0.0.1:9/nowhere is unreachable (",
+        ),
+        ({"models_dir": "EMPTY"}, "model", "error   model: no usable classifier model"),
+        ({"sources": "MISSING"}, "sources file", "error   sources file: "),
+    ],
+)
+def test_each_error_is_one_line_and_exit_2(
+    fresh: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    change: dict[str, str],
+    check: str,
+    line: str,
+) -> None:
+    for key, value in change.items():
+        if value == "EMPTY":
+            (tmp_path / "empty").mkdir()
+            value = str(tmp_path / "empty")
+        if value == "MISSING":
+            value = str(tmp_path / "missing.yaml")
+        monkeypatch.setenv(f"VEILLE_{key.upper()}", value)
+    code, lines = _doctor()
+    assert code == 2
+    assert _by_check(lines)[check].startswith(line), lines
+    assert "→ fix: " in _by_check(lines)[check]
+
+
+def test_pending_migrations_and_stale_pulls_are_errors(settings: Settings) -> None:
+    engine = make_engine(settings.db_url)
+    upgrade(engine, "0002")
+    findings = {f.check: f for f in doctor.run_checks(settings, engine=engine, now=utcnow())}
+    assert findings["migrations"].severity == "error"
+    assert (
+        findings["migrations"]
+        .line()
+        .startswith(
+            "migrations: the database schema is 1 migration(s) behind this version → fix: run "
+            "veille db upgrade"
+        )
+    )
+    upgrade(engine)
+    add_source(
+        engine,
+        "Vieux",
+        "https://vieux.example.net/feed",
+        last_success_at=utcnow() - timedelta(hours=10),
+    )
+    findings = {f.check: f for f in doctor.run_checks(settings, engine=engine, now=utcnow())}
+    assert findings["pulls"].severity == "error"
+    assert (
+        findings["pulls"]
+        .line()
+        .startswith("pulls: no successful pull for 10 hours (limit VEILLE_PULL_STALE_HOURS=6)")
+    )
+    engine.dispose()
+
+
+def test_stale_is_counted_from_the_start_before_any_success() -> None:
+    now = utcnow()
+    assert not doctor.stale_since(None, now - timedelta(hours=5), now, 6)
+    assert doctor.stale_since(None, now - timedelta(hours=7), now, 6)
+    assert not doctor.stale_since(now - timedelta(hours=1), now - timedelta(days=9), now, 6)
+
+
+def test_admins_see_the_same_list_in_french(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_light_hashing(monkeypatch)
+    shutil.copy(ROOT / "feeds.yaml", settings.sources)
+    web = create_app(settings)
+    seed(web.state.engine)
+    with TestClient(web, follow_redirects=False) as client:
+        login(client)  # a curator
+        assert client.get("/checks").status_code == 403
+        client.post("/logout", data={})
+        client.cookies.clear()
+        login(client, "root")
+        page = client.get("/checks")
+    assert page.status_code == 200
+    text = page.text
+    assert "Vérifications" in text
+    assert "pas de serveur SMTP\u00a0: les courriels sont écrits dans" in text
+    assert "solution\u00a0: régler VEILLE_SMTP_URL=" in text
+    assert "adresse publique\u00a0: VEILLE_BASE_URL vaut http://localhost:8000" in text
+
+
+def test_healthz_fails_when_pulls_are_stale(settings: Settings) -> None:
+    web = create_app(settings)
+    with TestClient(web) as client:
+        fresh = client.get("/healthz")
+        assert fresh.status_code == 200 and fresh.json()["status"] == "ok"  # nothing to pull
+        add_source(web.state.engine, "Neuve", "https://neuve.example.net/feed")
+        assert client.get("/healthz").status_code == 200  # a fresh start has 6 hours
+        web.state.started_at = utcnow() - timedelta(hours=7)
+        never = client.get("/healthz")
+        assert never.status_code == 503 and never.json()["status"] == "stale"
+        add_source(
+            web.state.engine,
+            "Vieille",
+            "https://vieille.example.net/feed",
+            last_success_at=utcnow() - timedelta(hours=7),
+        )
+        old = client.get("/healthz")
+        assert old.status_code == 503
+        assert old.json() | {"last_pull_age_seconds": 0} == {
+            "status": "stale",
+            "database": "ok",
+            "scheduler": "off",
+            "last_pull_age_seconds": 0,
+            "stale_after_hours": 6,
+        }
+        add_source(
+            web.state.engine, "Active", "https://active.example.net/feed", last_success_at=utcnow()
+        )
+        assert client.get("/healthz").status_code == 200
