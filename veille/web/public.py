@@ -19,6 +19,7 @@ from veille.digest import issue, subscribers
 from veille.errors import VeilleError
 from veille.store import Source, session_scope, utcnow
 from veille.types import TOPICS
+from veille.web import messages
 from veille.web.render import renderer
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ def subscribe(
             issue.send_confirmation(sub, settings=state.settings, now=now)
     except VeilleError as exc:
         render = renderer(request)
-        return render.page(request, "subscribe.html", status=400, topics=TOPICS, error=str(exc))
+        error = messages.subscribe_error(exc, lambda text: render.gettext(request, text))
+        return render.page(request, "subscribe.html", status=400, topics=TOPICS, error=error)
     return _page(request, "Check your inbox", "We sent you a link to confirm your subscription.")
 
 
