@@ -144,7 +144,7 @@ def test_ticks_and_bars() -> None:
     widths = [
         float(w)
         for w in __import__("re").findall(
-            r'class="bar" x="172" y="\d+" '
+            r'class="bar" x="192" y="\d+" '
             r'width="([\d.]+)"',
             svg,
         )

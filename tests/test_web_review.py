@@ -180,3 +180,14 @@ def test_postgres_search_uses_the_gin_index(pg_url: str) -> None:
         plan = "\n".join(row[0] for row in explain)
     engine.dispose()
     assert "ix_item_fts" in plan, plan
+
+
+def test_a_search_covers_reviewed_items_and_marks_them(site) -> None:  # noqa: ANN001
+    client, seeded, token = site
+    repair = seeded.items["repair"]
+    client.post(f"/review/items/{repair}/accept", data={"csrf_token": token})
+    assert repair not in _ids(client.get("/review").text)  # the queue: not yet reviewed
+    found = client.get("/review?q=repair").text
+    assert repair in _ids(found)  # a search: every item, the reviewed one marked
+    assert "déjà relu" in found and "relus et pas encore relus" in found
+    assert repair not in _ids(client.get("/review?q=repair&reviewed=no").text)

@@ -94,10 +94,10 @@ def bars(
     bar_class: str = "bar",
 ) -> Markup:
     """Horizontal bars: (label, value, value as shown). `maximum` fixes the scale (1 for shares)."""
-    label_w, pad = 172, 8
+    label_w, pad = 192, 8
     height = max(1, len(rows)) * (BAR_HEIGHT + pad) + pad
     top = maximum or max((v for _, v, _ in rows), default=0) or 1
-    plot_w = BARS_WIDTH - label_w - 52
+    plot_w = BARS_WIDTH - label_w - 48
     body: list[str] = []
     for i, (label, value, shown) in enumerate(rows):
         y = pad + i * (BAR_HEIGHT + pad)
