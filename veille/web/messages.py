@@ -77,12 +77,15 @@ JOB_SKIPS = {
 JOB_FAILED = N_("The training failed; the details are in the server logs.")
 
 
-def subscribe_error(exc: Exception, tr: Translate) -> str:
-    """The subscribe form's sentence: the address, else the choices made."""
+def subscribe_error(exc: Exception, tr: Translate, address: str = "") -> str:
+    """The subscribe form's sentence: the address (as typed), else the choices made."""
     from veille.digest.subscribers import AddressError
 
     if isinstance(exc, AddressError):
-        return tr(N_("This email address is not valid: check it (for example name@example.org)."))
+        typed = address.strip()[:100]
+        return tr(
+            N_("“%(address)s” is not a valid email address: check it (e.g. name@example.org).")
+        ) % {"address": typed}
     if isinstance(exc, VeilleError):
         return tr(N_("Choose at least one topic and a language from the list."))
     return tr(GENERIC)

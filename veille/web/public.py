@@ -70,7 +70,7 @@ def subscribe(
             issue.send_confirmation(sub, settings=state.settings, now=now)
     except VeilleError as exc:
         render = renderer(request)
-        error = messages.subscribe_error(exc, lambda text: render.gettext(request, text))
+        error = messages.subscribe_error(exc, lambda text: render.gettext(request, text), email)
         return render.page(request, "subscribe.html", status=400, topics=TOPICS, error=error)
     return _page(request, "Check your inbox", "We sent you a link to confirm your subscription.")
 

@@ -15,9 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from veille import i18n
+from veille import i18n, typography
 from veille.types import TOPIC_NAMES, TOPICS
-from veille.web import typography
 from veille.web.session import csrf_token, session_user
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from veille.typography import NBSP, NNBSP, for_language, french
 from veille.web.render import build_env
-from veille.web.typography import NBSP, NNBSP, for_language, french
 
 CASES = [
     # before ; ! ? the narrow no-break space replaces an ordinary one
