@@ -145,3 +145,37 @@ def promotion_reason(reason: str | None, tr: Translate, number: Callable[[float]
             names = dict(zip(("new", "old"), values, strict=False))
             return tr(message) % names if names else tr(message)
     return reason or ""
+
+
+# A source's recorded failure (the fetcher's English line) in words, most specific first.
+_FETCH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"robots\.txt"), N_("refused by the site's robots.txt")),
+    (re.compile(r"refused address"), N_("address refused: private or local network")),
+    (re.compile(r"cannot resolve|Name or service not known"), N_("site not found (unknown name)")),
+    (re.compile(r"timed out|timeout", re.I), N_("the site took too long to answer")),
+    (re.compile(r"cannot connect|unreachable|Connection refused", re.I), N_("site unreachable")),
+    (re.compile(r"\bHTTP (?:404|410)\b"), N_("page not found (HTTP %(code)s)")),
+    (re.compile(r"\bHTTP (?:401|403)\b"), N_("access refused by the site (HTTP %(code)s)")),
+    (re.compile(r"\bHTTP 429\b"), N_("too many requests: the site asks to wait (HTTP 429)")),
+    (re.compile(r"\bHTTP 5\d\d\b"), N_("error on the site's side (HTTP %(code)s)")),
+    (re.compile(r"\bHTTP \d{3}\b"), N_("unexpected answer (HTTP %(code)s)")),
+    (re.compile(r"redirect"), N_("too many or looping redirects")),
+    (re.compile(r"larger than"), N_("answer too large")),
+    (re.compile(r"entities|refused"), N_("content refused for safety")),
+    (re.compile(r"not a feed|not a sitemap|not an HTML page|not a gzip"), N_("content unreadable")),
+    (re.compile(r"^internal error"), N_("internal error (see the server logs)")),
+]
+_CODE = re.compile(r"\bHTTP (\d{3})\b")
+
+
+def fetch_error(error: str | None, tr: Translate) -> str:
+    """A source's last error as a few words; the recorded line stays in the logs and the
+    Sources page keeps it as a tooltip."""
+    if not error:
+        return ""
+    code = _CODE.search(error)
+    for pattern, message in _FETCH:
+        if pattern.search(error):
+            said = tr(message)
+            return said % {"code": code.group(1)} if "%(code)s" in message and code else said
+    return tr(N_("the fetch failed"))

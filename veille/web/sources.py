@@ -89,6 +89,9 @@ def _page(request: Request, status: int = 200, **ctx: object) -> Response:
         rows=rows,
         activity=activity,
         sources_file=str(request.app.state.settings.sources),
+        fetch_said=lambda error: messages.fetch_error(
+            error, lambda text: renderer(request).gettext(request, text)
+        ),
         **ctx,
     )
 
