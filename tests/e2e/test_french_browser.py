@@ -123,6 +123,12 @@ def test_every_curator_page_fits_a_phone_and_is_shot(browser, site) -> None:  # 
             shot = SHOTS / f"fr-{name}-{size}.png"
             page.screenshot(path=str(shot), full_page=True)
             shots.append(shot)
+            if name == "model":  # the folded figures, opened
+                page.locator("details.numbers summary").click()
+                assert page.evaluate("document.scrollingElement.scrollWidth") <= viewport["width"]
+                shot = SHOTS / f"fr-model-figures-{size}.png"
+                page.locator("details.numbers").screenshot(path=str(shot))
+                shots.append(shot)
         # The preview keeps the email in view beside a long list on a wide screen.
         page.goto(f"{served.base}/digest/preview")
         for where in ("document.body.scrollHeight / 2", "document.body.scrollHeight"):

@@ -117,3 +117,55 @@ def bars(
             f'<text class="value" x="{label_w + plot_w + 8}" y="{y + 16}">{escape(shown)}</text>'
         )
     return _svg(title, height, body, width=BARS_WIDTH, kind="bars")
+
+
+def curves(
+    title: str,
+    lines: list[tuple[str, list[float], list[float], tuple[float, float] | None]],
+    x_label: str,
+    y_label: str,
+    percent: str = "%",
+) -> Markup:
+    """Lines on a 0–1 × 0–1 square, one per (name, xs, ys, chosen point): e.g. how many found
+    against how many right, for each threshold the model could use, with the one it uses."""
+    size, left, bottom, top = NARROW, 58, 40, 10
+    plot = size - left - 22  # room for the last x label
+    height = plot + top + bottom
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return left + x * plot, top + (1 - y) * plot
+
+    body: list[str] = []
+    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x0, y0 = xy(0, tick)
+        x1, _ = xy(1, tick)
+        body.append(f'<line class="grid" x1="{x0}" x2="{x1}" y1="{y0:.1f}" y2="{y0:.1f}"/>')
+        body.append(
+            f'<text class="axis" x="{left - 6}" y="{y0 + 4:.1f}" text-anchor="end">'
+            f"{round(tick * 100)}{percent}</text>"
+        )
+        gx, gy = xy(tick, 0)
+        body.append(
+            f'<text class="axis" x="{gx:.1f}" y="{gy + 16:.1f}" text-anchor="middle">'
+            f"{round(tick * 100)}{percent}</text>"
+        )
+    body.append(
+        f'<text class="axis" x="{left + plot / 2:.1f}" y="{height - 4}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+    )
+    body.append(
+        f'<text class="axis" x="10" y="{top + plot / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 10 {top + plot / 2:.1f})">{escape(y_label)}</text>'
+    )
+    for n, (name, xs, ys, chosen) in enumerate(lines, start=1):
+        points = " ".join(
+            f"{px:.1f},{py:.1f}" for px, py in (xy(x, y) for x, y in zip(xs, ys, strict=True))
+        )
+        body.append(
+            f'<polyline class="line l{n}" points="{points}"><title>{escape(name)}</title>'
+            "</polyline>"
+        )
+        if chosen is not None:
+            cx, cy = xy(*chosen)
+            body.append(f'<circle class="s{n}" cx="{cx:.1f}" cy="{cy:.1f}" r="4"/>')
+    return _svg(title, height, body, width=size, kind="curves")

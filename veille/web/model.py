@@ -120,6 +120,27 @@ def quality_charts(cv: Mapping, tr: Callable[[str], str], topic_name) -> list[Ma
     return out
 
 
+def trade_off(
+    sidecar: Mapping, tr: Callable[[str], str], topic_name, percent: str
+) -> Markup | None:  # noqa: ANN001
+    """The cross-validated precision-recall curve of each topic, with the threshold in use:
+    the card's plot, drawn here in the page's language."""
+    curves = sidecar.get("curves") or {}
+    cv = sidecar.get("metrics", {}).get("cv", {}).get("topics", {})
+    lines = []
+    for topic in TOPICS:
+        c = curves.get(topic)
+        if not c:
+            continue
+        m = cv.get(topic, {})
+        point = (float(m["recall"]), float(m["precision"])) if "recall" in m else None
+        lines.append((topic_name(topic), c["recall"], c["precision"], point))
+    if not lines:
+        return None
+    title = tr("Found against right, for every threshold (dot: the one in use)")
+    return charts.curves(title, lines, tr("found"), tr("right"), percent)
+
+
 def _figures(models_dir: Path) -> list[str]:
     return sorted(p.name for p in models_dir.glob("*.png") if p.is_file())
 
@@ -163,6 +184,7 @@ def model_page(request: Request) -> Response:
         job_said=lambda run: messages.job_error(run.error, run.outcome, tr),
         words=in_words(cv) if cv else [],
         quality=quality_charts(cv, tr, env.filters["topic"]) if cv else [],
+        trade_off=trade_off(sidecar, tr, env.filters["topic"], env.filters["percent"](0)[1:]),
         versions=versions,
         figures=_figures(models_dir),
         card=render_card(card.read_text(encoding="utf-8")) if card.is_file() else None,
