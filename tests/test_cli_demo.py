@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import email
+import re
+import subprocess
+import sys
 from email import policy
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -13,6 +17,8 @@ from typer.testing import CliRunner
 from tests.conftest import ROOT
 from veille.cli import _register, app
 from veille.demo import expected_topics
+from veille.demo.run import demo_settings, has_run, open_site
+from veille.settings import Settings
 from veille.store import Item, Source, open_store, session_scope
 
 
@@ -28,6 +34,10 @@ def test_demo_pulls_classifies_sends_and_publishes(
     assert result.exit_code == 0, result.output
     out = result.output
     assert "pulled 7 sources: 40 new items (40 article)" in out
+    # Yesterday's issue went out; today's holds stories to curate in the preview.
+    sent = int(re.search(r"yesterday's digest: (\d+) stories", out).group(1))
+    waiting = int(re.search(r"today's digest, not sent yet: (\d+) stories", out).group(1))
+    assert sent >= 5 and waiting >= 3, out
     data = tmp_path / "demo"
     assert f"archive: {data / 'digests' / 'index.html'}" in out
 
@@ -55,3 +65,40 @@ def test_demo_pulls_classifies_sends_and_publishes(
     assert exact >= 32, f"{exact}/40 items filed as written"
     assert off_in <= 1  # off-topic news stays out of the digest
     assert len({story for *_, story in rows}) <= 38  # syndicated copies share a story
+
+    # Again: the sample site comes back at the same address, so nothing is stored twice and
+    # the stored article links work while it is up (as under `veille demo --serve`).
+    again = CliRunner().invoke(app, ["demo", "--data-dir", "demo"])
+    assert again.exit_code == 0, again.output
+    assert "0 new items" in again.output
+    settings = demo_settings(Settings(), data.resolve())
+    assert has_run(settings)
+    engine = open_store(f"sqlite:///{data / 'veille.db'}")
+    with session_scope(engine) as s:
+        assert len(s.exec(select(Item.id)).all()) == 40
+        url = s.exec(select(Item.url)).first()
+    engine.dispose()
+    with open_site(settings) as site:
+        assert url.startswith(site.base_url)
+        assert httpx.get(url).status_code == 200
+
+
+def test_a_demo_without_stories_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("VEILLE_SMTP_URL", "VEILLE_DATABASE_URL", "VEILLE_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("VEILLE_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.chdir(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "veille", "--log-level", "ERROR", "demo", "--data-dir", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "veille: error: the demo ended with 0 stories: none of the 40 items was filed under a "
+        f"topic: check that VEILLE_MODELS_DIR ({tmp_path / 'no-models'}) holds a model "
+        "(veille model history)"
+    ], result.stderr

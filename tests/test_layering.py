@@ -15,6 +15,7 @@ LEVELS = {
     "errors": 0,
     "settings": 0,
     "i18n": 0,
+    "typography": 0,
     "locale": 0,
     "__init__": 0,
     "__main__": 5,

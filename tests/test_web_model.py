@@ -66,6 +66,27 @@ def test_without_a_model_the_page_says_so(site) -> None:  # noqa: ANN001
     assert page.status_code == 200 and "Aucun modèle n’a encore été entraîné" in page.text
 
 
+def test_a_failed_training_is_told_in_french_by_its_kind(site) -> None:  # noqa: ANN001
+    client, _, _ = site
+    now = utcnow()
+    errors = {
+        "NotEnoughLabels: not enough labelled items to train (3 in all); pass --labels/--corpus": (
+            "Pas assez d’articles jugés pour entraîner un modèle"
+        ),
+        "RuntimeError: boom in the solver": "L’entraînement a échoué",
+    }
+    with session_scope(client.app.state.engine) as s:
+        for error in errors:
+            s.add(
+                JobRun(job="retrain", started_at=now, ended_at=now, outcome="failed", error=error)
+            )
+    login(client)
+    page = client.get("/model").text
+    for said in errors.values():
+        assert said in page
+    assert "--labels" not in page and "NotEnoughLabels" not in page and "boom" not in page
+
+
 def test_figures_plots_card_and_corrections(site, trained) -> None:  # noqa: ANN001
     client, seeded, models = site
     decision = classify.save_and_maybe_promote(trained, models, utcnow())
@@ -79,14 +100,21 @@ def test_figures_plots_card_and_corrections(site, trained) -> None:  # noqa: ANN
     assert decision.version in page
     f1 = trained.metrics["cv"]["topics"]["open_collaboration"]["f1"]
     assert f"<strong>{f1:.2f}</strong>".replace(".", ",") in page
-    assert "2 articles jugés par les curateurs, dont 1 corrige la prédiction" in page
+    assert "2 articles jugés par les relecteurs·rices, dont 1 corrige la prédiction" in page
+    # Plain French first: what it does, how good in words; the figures are folded below.
+    plain, folded = page.split("Les chiffres détaillés")
+    assert "Ce que fait le modèle" in plain and "Est-il fiable\u202f?" in plain
+    assert "il en retrouve" in plain and "Macro-F1" not in plain and "Rappel" not in plain
+    assert "Rappel" in folded
+    assert "premier modèle\u00a0: rien à quoi le comparer" in page  # not "no current model"
+    assert "no current model" not in page
     plots = re.findall(r'<img src="/model/figures/([^"]+\.png)"', page)
     assert {"pr_curves.png", "confusion.png"} <= set(plots)
     png = client.get("/model/figures/pr_curves.png")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     for sneaky in ("registry.json", "..%2Fregistry.json", f"{decision.version}.skops"):
         assert client.get(f"/model/figures/{sneaky}").status_code == 404
-    assert "<table>" in page.split("Fiche du modèle")[1]  # the card's Markdown table
+    assert "<table>" in page.split("Fiche technique du modèle")[1]  # the card's Markdown table
     assert "Réentraîner maintenant" not in page  # a curator may not
 
 
@@ -107,7 +135,7 @@ def test_rollback_is_for_admins_and_switches_the_model(site, trained) -> None:  
     page = client.get("/model").text
     assert f"Le modèle courant est maintenant {first}." in page
     again = client.post("/model/rollback", data={"csrf_token": token})
-    assert again.status_code == 303 and "no earlier model" in client.get("/model").text
+    assert again.status_code == 303 and "pas de modèle précédent" in client.get("/model").text
 
 
 def test_retrain_now_runs_in_the_background(site, small_labels) -> None:  # noqa: ANN001
@@ -131,4 +159,4 @@ def test_retrain_now_runs_in_the_background(site, small_labels) -> None:  # noqa
     assert run.counts["promoted"] == 1
     assert app.state.model.current() is not None  # reloaded without a restart
     page = client.get("/model").text
-    assert "promu" in page and "sur 241 articles, 1 des curateurs" in page
+    assert "promu" in page and "sur 241 articles, dont 1 des relecteurs·rices" in page

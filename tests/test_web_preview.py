@@ -113,7 +113,43 @@ def test_exclude_removes_the_entry_from_the_email(site) -> None:  # noqa: ANN001
     assert "Une grainothèque à Niort" in client.get("/digest/preview/email").text
     _post(client, token, seeded.items["tools"], "exclude")
     assert "Une grainothèque à Niort" not in client.get("/digest/preview/email").text
-    assert "Une grainothèque à Niort" not in client.get("/digest/preview").text
+    page = client.get("/digest/preview").text
+    entries, excluded = page.split('id="excluded"')
+    assert "Une grainothèque à Niort" not in entries and "Une grainothèque à Niort" in excluded
+    # "Défaire" in the list of excluded entries puts it back.
+    _post(client, token, seeded.items["tools"], "exclude")
+    assert "Une grainothèque à Niort" in client.get("/digest/preview/email").text
+    assert "Aucun sujet exclu." in client.get("/digest/preview").text
+
+
+def test_preview_actions_answer_the_page_to_the_script(site) -> None:  # noqa: ANN001
+    client, seeded, token = site
+    item = seeded.items["tools"]
+    answer = client.post(
+        f"/digest/preview/items/{item}/pin",
+        data={"csrf_token": token},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert answer.status_code == 200  # no redirect: the script redraws from this page
+    assert 'id="entries"' in answer.text and 'id="excluded"' in answer.text
+    assert f'id="entry-{item}"' in answer.text and "Désépingler" in answer.text
+    plain = client.post(f"/digest/preview/items/{item}/pin", data={"csrf_token": token})
+    assert plain.status_code == 303  # without the script: post, redirect, reload
+
+
+def test_pin_and_exclude_are_exclusive(site) -> None:  # noqa: ANN001
+    client, seeded, token = site
+    item = seeded.items["tools"]
+    engine = client.app.state.engine
+    _post(client, token, item, "pin")
+    _post(client, token, item, "exclude")
+    with session_scope(engine) as s:
+        row = s.get(Item, item)
+        assert (row.excluded, row.pinned) == (True, False)
+    _post(client, token, item, "pin")
+    with session_scope(engine) as s:
+        row = s.get(Item, item)
+        assert (row.excluded, row.pinned) == (False, True)
 
 
 def test_edited_summary_is_shown_and_sent(site, settings: Settings) -> None:  # noqa: ANN001

@@ -40,7 +40,15 @@ def test_subscribe_confirm_then_one_click_unsubscribe(
     client: TestClient, settings: Settings
 ) -> None:
     form = client.get("/subscribe")
-    assert form.status_code == 200 and "S'abonner à la veille" in form.text
+    assert form.status_code == 200 and "S’abonner à la veille" in form.text  # curly, by typography
+    # A wrong address is told in French by its kind, never with the validator's English text.
+    wrong = client.post(
+        "/subscribe",
+        data={"email": "pas-un-email", "lang": "fr", "csrf_token": csrf_of(form.text)},
+    )
+    assert wrong.status_code == 400
+    assert "«\u202fpas-un-email\u202f» n’est pas une adresse e-mail valide" in wrong.text
+    assert "not a valid" not in wrong.text and "There must be" not in wrong.text
     sent = client.post(
         "/subscribe",
         data={

@@ -112,7 +112,8 @@ def test_corrections_record_who_and_when_and_undo_in_reverse(site) -> None:  # n
     assert act(osm, "accept") == 303
     assert _item(client, osm).curator_labels == ["open_collaboration"]
     assert act(osm, "exclude") == 303 and act(osm, "pin") == 303
-    assert (_item(client, osm).excluded, _item(client, osm).pinned) == (True, True)
+    # Pinning an excluded item takes it back into the digest: the two never hold together.
+    assert (_item(client, osm).excluded, _item(client, osm).pinned) == (False, True)
     reviewed = client.get("/review?sort=newest").text
     assert budget not in _ids(reviewed) and osm not in _ids(reviewed)
     assert {budget, osm} <= set(_ids(client.get("/review?reviewed=yes").text))
@@ -179,3 +180,14 @@ def test_postgres_search_uses_the_gin_index(pg_url: str) -> None:
         plan = "\n".join(row[0] for row in explain)
     engine.dispose()
     assert "ix_item_fts" in plan, plan
+
+
+def test_a_search_covers_reviewed_items_and_marks_them(site) -> None:  # noqa: ANN001
+    client, seeded, token = site
+    repair = seeded.items["repair"]
+    client.post(f"/review/items/{repair}/accept", data={"csrf_token": token})
+    assert repair not in _ids(client.get("/review").text)  # the queue: not yet reviewed
+    found = client.get("/review?q=repair").text
+    assert repair in _ids(found)  # a search: every item, the reviewed one marked
+    assert "déjà relu" in found and "relus et pas encore relus" in found
+    assert repair not in _ids(client.get("/review?q=repair&reviewed=no").text)

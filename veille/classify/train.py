@@ -60,12 +60,16 @@ def data_hash(examples: Sequence[Example]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+class NotEnoughLabels(VeilleError):
+    """Too few labelled items per topic (or off-topic) to train; pages say so by this type."""
+
+
 def check_trainable(examples: Sequence[Example], folds: int) -> None:
     truth = metrics.indicator([e.labels for e in examples])
     short = [t for j, t in enumerate(TOPICS) if truth[:, j].sum() < max(MIN_POSITIVES, folds)]
     if short or (~truth.any(axis=1)).sum() < folds:
         missing = ", ".join(short) if short else "off-topic"
-        raise VeilleError(
+        raise NotEnoughLabels(
             f"not enough labelled items to train ({len(examples)} in all; too few for "
             f"{missing}): label at least {max(MIN_POSITIVES, folds)} items per topic and some "
             "off-topic ones on the review page, or pass --labels/--corpus"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 
-from veille import i18n
+from veille import i18n, typography
 from veille.digest.entry import Entry
 from veille.digest.select import Plan
 from veille.types import TOPIC_NAMES, TOPICS, finalize_text
@@ -82,11 +82,17 @@ def environment(lang: str) -> Environment:
         lstrip_blocks=True,
         finalize=finalize_text,
     )
-    env.install_gettext_translations(i18n.translations(lang, "digest"), newstyle=True)  # type: ignore[attr-defined]
+    trans, typo = i18n.translations(lang, "digest"), typography.for_language(lang)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message: typo(trans.gettext(message)),
+        ngettext=lambda one, many, n: typo(trans.ngettext(one, many, n)),
+        newstyle=True,
+    )
     env.filters["day"] = _day
     env.filters["number"] = lambda n: i18n.format_number(n, lang)
     env.filters["topic"] = lambda t: TOPIC_NAMES[t][lang]
     env.filters["upfirst"] = lambda text: text[:1].upper() + text[1:]  # not |capitalize
+    env.filters["typo"] = typo  # French spacing in French issues, for text from feeds
     env.globals.update(lang=lang, topics=TOPICS, topic_name=lambda t: TOPIC_NAMES[t][lang])
     return env
 

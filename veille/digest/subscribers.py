@@ -31,6 +31,10 @@ class SubscriberError(VeilleError):
     """A subscriber's address, language, topics or status is not acceptable."""
 
 
+class AddressError(SubscriberError):
+    """The email address is not a valid address."""
+
+
 @dataclass(frozen=True)
 class ImportReport:
     added: int
@@ -41,7 +45,7 @@ def normalise_email(raw: str) -> str:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise SubscriberError(f"{raw.strip()!r} is not a valid email address: {exc}") from None
+        raise AddressError(f"{raw.strip()!r} is not a valid email address: {exc}") from None
 
 
 def parse_lang(raw: str | None) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from veille.store.models import Item, Review
+from veille.store.models import Item, Review, Source
 from veille.store.reviews import _snapshot
 
 COLUMNS = {"rank": "digest_rank", "summary": "edited_summary"}
@@ -45,3 +45,19 @@ def set_value(
     )
     session.flush()
     return item
+
+
+def excluded_items(
+    session: Session, *, since: datetime | None, until: datetime, limit: int = 100
+) -> list[tuple[Item, Source]]:
+    """Items first stored in (since, until] that a curator excluded, newest first: what the
+    digest preview lists so an exclusion can be undone."""
+    query = (
+        select(Item, Source)
+        .join(Source, col(Item.source_id) == Source.id)
+        .where(col(Item.excluded).is_(True), col(Item.first_seen_at) <= until)
+    )
+    if since is not None:
+        query = query.where(col(Item.first_seen_at) > since)
+    query = query.order_by(col(Item.first_seen_at).desc(), col(Item.id).desc()).limit(limit)
+    return [(item, source) for item, source in session.exec(query).all()]

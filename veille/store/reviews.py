@@ -229,10 +229,12 @@ def apply_action(
         _judge(item, [], user, now)
     elif action == "accept":
         _judge(item, effective_labels(item), user, now)
-    elif action == "exclude":
+    elif action == "exclude":  # pinned and excluded contradict each other: one at a time
         item.excluded = not item.excluded
+        item.pinned = item.pinned and not item.excluded
     elif action == "pin":
         item.pinned = not item.pinned
+        item.excluded = item.excluded and not item.pinned
     label = "labels" if action in ("toggle", "offtopic") else action
     session.add(item)
     session.add(

@@ -24,6 +24,8 @@ from veille.errors import VeilleError
 from veille.scheduler.runner import JobRunner
 from veille.store import jobs as store_jobs
 from veille.store import reviews, session_scope
+from veille.types import TOPICS
+from veille.web import charts, messages
 from veille.web.auth import require_admin, require_curator
 from veille.web.render import renderer
 from veille.web.session import Curator
@@ -80,6 +82,65 @@ class Retrainer:
             self._thread.join(timeout)
 
 
+GRADES = ((0.85, "very well"), (0.75, "well"), (0.6, "fairly well"), (0.0, "poorly"))
+
+
+def in_words(cv: Mapping) -> list[dict]:
+    """Per topic, the cross-validated figures as a reader can say them: out of 10 articles the
+    model files under the topic, how many are right; out of 10 articles of the topic, how many
+    it finds; and a grade from F1."""
+    out = []
+    for topic in TOPICS:
+        m = cv.get("topics", {}).get(topic, {})
+        f1 = float(m.get("f1", 0))
+        out.append(
+            {
+                "topic": topic,
+                "right": round(10 * float(m.get("precision", 0))),
+                "found": round(10 * float(m.get("recall", 0))),
+                "grade": next(word for floor, word in GRADES if f1 >= floor),
+                "support": int(m.get("support", 0)),
+            }
+        )
+    return out
+
+
+def quality_charts(cv: Mapping, tr: Callable[[str], str], topic_name) -> list[Markup]:  # noqa: ANN001
+    """Two small charts of the page's own: right out of 10, and found out of 10, per topic."""
+    out = []
+    for title, key in (
+        (tr("Out of 10 articles it files under a topic, how many belong there"), "precision"),
+        (tr("Out of 10 articles of a topic, how many it finds"), "recall"),
+    ):
+        rows = []
+        for topic in TOPICS:
+            value = float(cv.get("topics", {}).get(topic, {}).get(key, 0))
+            rows.append((topic_name(topic), value, f"{round(10 * value)}/10"))
+        out.append((title, charts.bars(title, rows, maximum=1.0)))
+    return out
+
+
+def trade_off(
+    sidecar: Mapping, tr: Callable[[str], str], topic_name, percent: str
+) -> Markup | None:  # noqa: ANN001
+    """The cross-validated precision-recall curve of each topic, with the threshold in use:
+    the card's plot, drawn here in the page's language."""
+    curves = sidecar.get("curves") or {}
+    cv = sidecar.get("metrics", {}).get("cv", {}).get("topics", {})
+    lines = []
+    for topic in TOPICS:
+        c = curves.get(topic)
+        if not c:
+            continue
+        m = cv.get(topic, {})
+        point = (float(m["recall"]), float(m["precision"])) if "recall" in m else None
+        lines.append((topic_name(topic), c["recall"], c["precision"], point))
+    if not lines:
+        return None
+    title = tr("Found against right, for every threshold (dot: the one in use)")
+    return charts.curves(title, lines, tr("found"), tr("right"), percent)
+
+
 def _figures(models_dir: Path) -> list[str]:
     return sorted(p.name for p in models_dir.glob("*.png") if p.is_file())
 
@@ -101,7 +162,17 @@ def model_page(request: Request) -> Response:
     except VeilleError as exc:
         log.warning("model registry unreadable", extra={"error": str(exc)})
         versions = []
-    return renderer(request).page(
+    render = renderer(request)
+    env = render.envs[render.lang(request)]
+
+    def tr(text: str) -> str:
+        return render.gettext(request, text)
+
+    for v in versions:  # one time zone on the page: the registry's UTC stamps are converted
+        v["created"] = datetime.fromisoformat(v["created_at"]) if v.get("created_at") else None
+        v["reason_said"] = messages.promotion_reason(v.get("reason"), tr, env.filters["fixed"])
+    cv = model.metrics.get("cv", {}) if model is not None else {}
+    return render.page(
         request,
         "model.html",
         model=model,
@@ -110,6 +181,10 @@ def model_page(request: Request) -> Response:
         judged=judged,
         corrected=corrected,
         runs=runs,
+        job_said=lambda run: messages.job_error(run.error, run.outcome, tr),
+        words=in_words(cv) if cv else [],
+        quality=quality_charts(cv, tr, env.filters["topic"]) if cv else [],
+        trade_off=trade_off(sidecar, tr, env.filters["topic"], env.filters["percent"](0)[1:]),
         versions=versions,
         figures=_figures(models_dir),
         card=render_card(card.read_text(encoding="utf-8")) if card.is_file() else None,
@@ -145,7 +220,8 @@ def rollback(request: Request, user: Annotated[Curator, Depends(require_admin)])
     try:
         version = artefacts.rollback(request.app.state.settings.models_dir)
     except VeilleError as exc:
-        request.session["flash"] = str(exc)
+        log.warning("rollback refused", extra={"error": str(exc)})
+        request.session["flash"] = messages.model_error(exc, lambda text: tr(request, text))
         return RedirectResponse("/model", status_code=303)
     request.app.state.model.reload()
     log.info("model rolled back", extra={"user": user.name, "version": version})

@@ -2,9 +2,11 @@
 
 The email is rendered by the digest's own renderer (`issue.preview`) and shown in a sandboxed
 frame; beside it, each entry has small forms: pin, exclude, move up or down within its topic,
-and a summary to rewrite. Every change is a curation column of the item (selection honours
+and a summary to rewrite; excluded entries are listed below with a button that puts them
+back. Every change is a curation column of the item (selection honours
 them when the issue is built) and a Review row, so it is kept, shown in the item's history and
-undoable. Forms post back and redirect, so everything works without JavaScript.
+undoable. Forms post back and redirect, so everything works without JavaScript; the page's
+script posts them in the background and redraws the entries from the page it gets back.
 """
 
 from __future__ import annotations
@@ -63,12 +65,15 @@ def page(request: Request) -> Response:
         ids = [e.item_id for sec in sections for e in sec.entries]
         items = {i.id: i for i, _ in reviews.load_items(s, ids=ids)}
         edited = {i: bool(item.edited_summary) for i, item in items.items()}
+        # What curators took out of this issue, so an exclusion can be undone from here.
+        excluded = curation.excluded_items(s, since=plan.period_start, until=plan.period_end)
     return renderer(request).page(
         request,
         "preview.html",
         plan=plan,
         sections=sections,
         edited=edited,
+        excluded=excluded,
         cap=request.app.state.settings.digest_cap,
         count=len(ids),
     )
@@ -128,4 +133,6 @@ def act(
         elif not _move(s, request, item_id, -1 if action == "up" else 1, user.name):
             raise HTTPException(status_code=404)
     log.info("digest curated", extra={"item": item_id, "user": user.name, "action": action})
+    if request.headers.get("x-requested-with") == "fetch":
+        return page(request)  # the page's script redraws the entries from it
     return RedirectResponse(f"{PAGE}#entry-{item_id}", status_code=303)

@@ -19,6 +19,7 @@ from veille.settings import Settings
 from veille.store import Subscriber, session_scope, utcnow
 from veille.store import health as stored
 from veille.types import TOPICS
+from veille.web import messages
 from veille.web.limits import client_address
 from veille.web.render import renderer
 
@@ -77,7 +78,8 @@ def subscribe(
                 session, email=address, now=now, lang=lang, topics=topics or list(TOPICS)
             )
     except VeilleError as exc:
-        return render.page(request, "subscribe.html", status=400, topics=TOPICS, error=str(exc))
+        error = messages.subscribe_error(exc, lambda text: render.gettext(request, text), email)
+        return render.page(request, "subscribe.html", status=400, topics=TOPICS, error=error)
     if needs_mail and may_mail:
         background.add_task(_send_confirmation, sub, state.settings, now)
     return _page(request, "Check your inbox", "We sent you a link to confirm your subscription.")

@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from veille import i18n
+from veille import i18n, typography
 from veille.types import TOPIC_NAMES, TOPICS, finalize_text
 from veille.web.session import csrf_token, session_user
 
@@ -46,7 +46,9 @@ def local_path(target: str | None, default: str = "/review") -> str:
     return target
 
 
-def build_env(lang: str) -> Environment:
+def build_env(lang: str, timezone: str = "Europe/Paris") -> Environment:
+    """The environment of one language; every date is shown in `timezone` (VEILLE_TIMEZONE),
+    and French pages get French typography on their strings (`|typo` for text from feeds)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(("html", "svg")),
@@ -55,9 +57,16 @@ def build_env(lang: str) -> Environment:
         lstrip_blocks=True,
         finalize=finalize_text,
     )
-    env.install_gettext_translations(i18n.translations(lang, "web"), newstyle=True)  # type: ignore[attr-defined]
+    trans = i18n.translations(lang, "web")
+    typo = typography.for_language(lang)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message: typo(trans.gettext(message)),
+        ngettext=lambda one, many, n: typo(trans.ngettext(one, many, n)),
+        newstyle=True,
+    )
+    env.filters["typo"] = lambda v: typo(str(v)) if v else ""
     env.filters["href"] = safe_href
-    env.filters["datetime"] = lambda v, tz="Europe/Paris": (
+    env.filters["datetime"] = lambda v, tz=timezone: (
         i18n.format_datetime(v, lang, tz, "short") if isinstance(v, datetime) else ""
     )
     env.filters["date"] = lambda v: i18n.format_date(v, lang, "medium") if v else ""
@@ -80,13 +89,14 @@ class Renderer:
     def __init__(self, default_lang: str, timezone: str) -> None:
         self.default_lang = default_lang
         self.timezone = timezone
-        self.envs = {lang: build_env(lang) for lang in i18n.SUPPORTED}
+        self.envs = {lang: build_env(lang, timezone) for lang in i18n.SUPPORTED}
 
     def lang(self, request: Request) -> str:
         return i18n.normalise(request.cookies.get(LANG_COOKIE), self.default_lang)
 
     def gettext(self, request: Request, message: str) -> str:
-        return i18n.translations(self.lang(request), "web").gettext(message)
+        lang = self.lang(request)
+        return typography.for_language(lang)(i18n.translations(lang, "web").gettext(message))
 
     def html(self, request: Request, template: str, /, **ctx: Any) -> str:
         env = self.envs[self.lang(request)]

@@ -42,6 +42,15 @@ def _day(value: str | None) -> datetime | None:
         return None
 
 
+def _reviewed(params: dict[str, str]) -> str:
+    """The queue shows items not yet reviewed; a search looks through all of them (reviewed
+    ones are marked) unless the curator chose otherwise."""
+    chosen = params.get("reviewed")
+    if chosen in ("no", "yes", "all"):
+        return chosen
+    return "all" if params.get("q", "").strip() else "no"
+
+
 def parse_query(params: dict[str, str]) -> tuple[reviews.QueueFilter, str, int]:
     """Filters, sort and page from the query string; bad values are ignored, never a 422."""
     until = _day(params.get("until"))
@@ -52,7 +61,7 @@ def parse_query(params: dict[str, str]) -> tuple[reviews.QueueFilter, str, int]:
         lang=params.get("lang") if params.get("lang") in LANGS else None,
         since=_day(params.get("since")),
         until=until + timedelta(days=1) if until else None,
-        reviewed=params.get("reviewed") if params.get("reviewed") in ("yes", "all") else "no",
+        reviewed=_reviewed(params),
         q=params.get("q", "")[:200],
     )
     sort = params.get("sort") if params.get("sort") in SORTS else "useful"
@@ -117,6 +126,7 @@ def queue(request: Request) -> Response:
         filtered=filtered,
         sources=sources,
         langs=LANGS,
+        reviewed=filters.reviewed,
         ranked_max=CANDIDATES,
         count_cap=COUNT_CAP,
         exact=bare,

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from veille.errors import ConfigError, FetchError, VeilleError
+from veille.errors import FetchError, VeilleError
 from veille.fetch.guard import AddressGuard
 from veille.settings import Settings
 from veille.sources import add_sources, load_sources
@@ -28,7 +28,9 @@ from veille.sources.catalog import SourceFields, set_enabled
 from veille.store import session_scope, utcnow
 from veille.store.models import Item, Source
 from veille.store.sources import source_health, sync_sources
+from veille.web import messages
 from veille.web.auth import require_admin, require_curator
+from veille.web.messages import DuplicateSource, FieldError, RefusedAddress, UnresolvableHost
 from veille.web.render import renderer
 from veille.web.session import Curator
 
@@ -60,7 +62,14 @@ def check_address(url: str, settings: Settings) -> None:
     try:
         asyncio.run(guard.resolve(parts.hostname or "", port, settings.connect_timeout))
     except httpcore.ConnectError as exc:  # the name does not resolve
-        raise FetchError(str(exc)) from None
+        raise UnresolvableHost(str(exc)) from None
+    except FetchError as exc:  # the guard refused the address
+        raise RefusedAddress(str(exc)) from None
+
+
+def _said(request: Request, exc: Exception) -> str:
+    """The page's translated sentence for `exc` (its own text goes to the log only)."""
+    return messages.source_error(exc, lambda text: renderer(request).gettext(request, text))
 
 
 def _sync(request: Request) -> None:
@@ -80,6 +89,9 @@ def _page(request: Request, status: int = 200, **ctx: object) -> Response:
         rows=rows,
         activity=activity,
         sources_file=str(request.app.state.settings.sources),
+        fetch_said=lambda error: messages.fetch_error(
+            error, lambda text: renderer(request).gettext(request, text)
+        ),
         **ctx,
     )
 
@@ -105,7 +117,8 @@ def toggle(
         set_enabled(request.app.state.settings.sources, name, enabled)
         _sync(request)
     except VeilleError as exc:
-        return _page(request, status=400, error=str(exc))
+        log.warning("source not toggled", extra={"source": name, "error": str(exc)})
+        return _page(request, status=400, error=_said(request, exc))
     log.info("source toggled", extra={"source": name, "user": user.name, "enabled": enabled})
     tr = renderer(request).gettext
     request.session["flash"] = (
@@ -140,20 +153,16 @@ def add(
     try:
         spec = SourceFields.model_validate(fields).to_spec()
         if spec.selector and spec.kind != "page":
-            raise ConfigError("selector: only for kind: page")
+            raise FieldError("selector", "only for kind: page")
         existing = load_sources(settings.sources) if settings.sources.exists() else ()
         if any(s.name.casefold() == spec.name.casefold() or s.url == spec.url for s in existing):
-            raise ConfigError(f"{settings.sources}: a source with this name or URL exists")
+            raise DuplicateSource(f"{settings.sources}: a source with this name or URL exists")
         check_address(spec.url, settings)
         add_sources(settings.sources, (spec,))
         _sync(request)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else "?"
-        message = f"{field}: {err['msg'].removeprefix('Value error, ')}"
-        return _page(request, status=400, error=message, form=form)
-    except VeilleError as exc:
-        return _page(request, status=400, error=str(exc), form=form)
+    except (ValidationError, VeilleError) as exc:
+        log.info("source refused", extra={"url": fields["url"], "error": str(exc)})
+        return _page(request, status=400, error=_said(request, exc), form=form)
     log.info("source added", extra={"source": spec.name, "url": spec.url, "user": user.name})
     request.session["flash"] = (
         renderer(request).gettext(request, "Source added: {name}").format(name=spec.name)

@@ -25,6 +25,7 @@ from veille.web.render import renderer
 
 router = APIRouter(dependencies=[Depends(require_curator)])
 DAYS = 30
+PHONE_DAYS = 14
 
 
 def _labels(predicted: str | None, judged: str | None) -> list[str]:
@@ -93,7 +94,11 @@ def stats_page(request: Request) -> Response:
     keys = [d.isoformat() for d in columns]
     series = [(topic_name(t), [days.get(k, Counter())[t] for k in keys]) for t in TOPICS]
     labels = [i18n.format_date(d, lang, "d MMM") for d in columns]
-    per_day_svg = charts.stacked_columns(tr(request, "Items per day per topic"), labels, series)
+    title = tr(request, "Items per day per topic")
+    per_day_svg = charts.stacked_columns(title, labels, series)
+    # A phone gets the last two weeks at its own width rather than a month scaled down.
+    recent = [(name, values[-PHONE_DAYS:]) for name, values in series]
+    per_day_phone = charts.stacked_columns(title, labels[-PHONE_DAYS:], recent, width=charts.NARROW)
     sources_svg = charts.bars(
         tr(request, "Top sources"), [(name, n, env.filters["number"](n)) for name, n in sources]
     )
@@ -112,6 +117,8 @@ def stats_page(request: Request) -> Response:
         request,
         "stats.html",
         per_day_svg=per_day_svg,
+        per_day_phone=per_day_phone,
+        phone_days=PHONE_DAYS,
         sources_svg=sources_svg,
         share_svg=share_svg,
         days=DAYS,

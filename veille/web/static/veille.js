@@ -3,20 +3,31 @@
 // and the server's re-rendered card replaces the old one.
 // Keys: 1 2 3 toggle topics, 0 off-topic, Enter accept and go on, j/k move,
 // x exclude, p pin, u undo, ? shortcuts.
+
+// A short message at the bottom of the screen that fades away (errors stay a little longer).
+let toastTimer = null;
+function toast(text, isError) {
+  const status = document.getElementById("status");
+  if (!status) return;
+  status.textContent = text;
+  status.classList.toggle("error", !!isError);
+  status.classList.add("shown");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => status.classList.remove("shown"), isError ? 6000 : 2200);
+}
+
 (() => {
   "use strict";
   const queue = document.querySelector(".queue");
   if (!queue) return;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const status = document.getElementById("status");
   const msg = (name) => queue.dataset[name] || "";
   const cards = () => [...queue.querySelectorAll(".card")];
   let current = null;
   let busy = Promise.resolve();
 
   function say(text, isError) {
-    status.textContent = text;
-    status.classList.toggle("error", !!isError);
+    toast(text, isError);
   }
 
   function loadWhy(card) {
@@ -123,19 +134,30 @@
     });
   }
 
+  // Shortcuts follow the physical key (event.code), so the digit row works on AZERTY, where
+  // the unshifted keys give & é " à, as on QWERTY; letters follow what the key types.
+  const DIGITS = { Digit1: "1", Digit2: "2", Digit3: "3", Digit0: "0",
+    Numpad1: "1", Numpad2: "2", Numpad3: "3", Numpad0: "0" };
+  function shortcut(event) {
+    if (DIGITS[event.code]) return DIGITS[event.code];
+    if (event.code === "Enter" || event.code === "NumpadEnter") return "Enter";
+    return event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
     const target = event.target;
     if (target.closest("input, select, textarea, [contenteditable]")) return;
-    if (event.key === "Enter" && target.closest("a, button, summary")) return;
+    const key = shortcut(event);
+    if (key === "Enter" && target.closest("a, button, summary")) return;
     const card = current || cards()[0];
     const topicButton = (n) => card && card.querySelector(`button.topic[data-key="${n}"]`);
     let done = true;
-    switch (event.key) {
+    switch (key) {
       case "j": move(1); break;
       case "k": move(-1); break;
       case "1": case "2": case "3":
-        if (topicButton(event.key)) act(card, "toggle", topicButton(event.key).value);
+        if (topicButton(key)) act(card, "toggle", topicButton(key).value);
         break;
       case "0": act(card, "offtopic"); break;
       case "Enter": act(card, "accept"); break;
@@ -153,4 +175,54 @@
   });
 
   if (cards().length) select(cards()[0], false);
+})();
+
+// Digest preview: its forms save in the background and the entries and the email are redrawn
+// from the server's answer, so the page keeps its place. Without this script they post and
+// the server redirects back.
+(() => {
+  "use strict";
+  const preview = document.querySelector(".preview");
+  if (!preview) return;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const frame = preview.querySelector(".email iframe");
+  const REDRAWN = ["#entries", "#excluded", "#preview-count"];
+  let busy = Promise.resolve();
+
+  // On a phone the email comes first but folded, so the entries stay in reach.
+  const email = preview.querySelector("details.email");
+  if (email && window.matchMedia("(max-width: 959px)").matches) email.open = false;
+
+  preview.addEventListener("submit", (event) => {
+    const form = event.target.closest("form");
+    if (!form || !form.closest("#entries, #excluded")) return;
+    event.preventDefault();
+    const button = event.submitter;
+    const url = (button && button.getAttribute("formaction")) || form.getAttribute("action");
+    const fields = new URLSearchParams(new FormData(form));
+    const anchor = form.closest("[id]");
+    busy = busy.then(async () => {
+      try {
+        const response = await fetch(url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRF-Token": csrf, "X-Requested-With": "fetch" },
+          body: fields,
+        });
+        if (!response.ok) throw new Error(String(response.status));
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const selector of REDRAWN) {
+          const old = document.querySelector(selector);
+          const now = fresh.querySelector(selector);
+          if (old && now) old.replaceWith(now);
+        }
+        if (frame) frame.src = frame.getAttribute("src");
+        const again = anchor && anchor.id && document.getElementById(anchor.id);
+        if (again) again.focus({ preventScroll: true });
+        toast(preview.dataset.saved || "");
+      } catch (err) {
+        toast((preview.dataset.failed || "") + " (" + err.message + ")", true);
+      }
+    });
+  });
 })();
