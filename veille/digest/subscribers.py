@@ -24,7 +24,18 @@ from veille.store import subscribers as q
 from veille.store.models import Subscriber
 from veille.types import LANGUAGES, TOPICS
 
-CSV_FIELDS = ("email", "lang", "topics", "status", "created_at", "confirmed_at", "unsubscribed_at")
+CSV_FIELDS = (
+    "email",
+    "lang",
+    "topics",
+    "status",
+    "created_at",
+    "confirmed_at",
+    "unsubscribed_at",
+    "frequency",
+    "paused",
+)
+FREQUENCIES = ("daily", "weekly")
 
 
 class SubscriberError(VeilleError):
@@ -61,6 +72,44 @@ def parse_topics(raw: str | Iterable[str] | None) -> list[str]:
     return [t for t in TOPICS if t in chosen] or list(TOPICS)
 
 
+def parse_frequency(raw: str | None) -> str:
+    frequency = (raw or "daily").strip().lower()
+    if frequency not in FREQUENCIES:
+        raise SubscriberError(f"frequency {frequency!r} is not offered (choose daily or weekly)")
+    return frequency
+
+
+def reader(session: Session, *, secret: str, token: str) -> Subscriber:
+    """The subscriber a preferences link was made for, or LinkError (forged, or gone)."""
+    sid, email = tokens.read_preferences(secret, token)
+    sub = q.by_id(session, subscriber_id=sid)
+    if sub is None or sub.email != email:
+        raise tokens.LinkError("this preferences link is for an address no longer subscribed")
+    return sub
+
+
+def update_preferences(
+    session: Session,
+    *,
+    secret: str,
+    token: str,
+    topics: Iterable[str],
+    lang: str | None,
+    frequency: str | None,
+    paused: bool,
+) -> Subscriber:
+    """Save a reader's choices from the preferences page; nothing is saved if one is bad."""
+    sub = reader(session, secret=secret, token=token)
+    chosen, language, cadence = (
+        parse_topics(list(topics)),
+        parse_lang(lang),
+        parse_frequency(frequency),
+    )
+    sub.topics, sub.lang, sub.frequency, sub.paused = chosen, language, cadence, paused
+    session.add(sub)
+    return sub
+
+
 def add(
     session: Session,
     *,
@@ -69,15 +118,18 @@ def add(
     lang: str | None = None,
     topics: str | Iterable[str] | None = None,
     confirmed: bool = False,
+    frequency: str | None = None,
 ) -> tuple[Subscriber, bool]:
     """Create or re-open a subscription; True when a confirmation email should go out."""
     address, language, chosen = normalise_email(email), parse_lang(lang), parse_topics(topics)
+    cadence = parse_frequency(frequency)
     sub = q.by_email(session, email=address)
     if sub is None:
         sub = Subscriber(email=address, created_at=now)
     elif sub.status == "confirmed":
         return sub, False
     sub.lang, sub.topics, sub.failures = language, chosen, 0
+    sub.frequency, sub.paused, sub.soft_bounces = cadence, False, 0
     sub.status = "confirmed" if confirmed else "pending"
     sub.confirmed_at = now if confirmed else None
     sub.unsubscribed_at = None
@@ -161,6 +213,8 @@ def _from_row(row: dict[str, str | None], now: datetime) -> Subscriber:
 
     return Subscriber(
         email=normalise_email(row.get("email") or ""),
+        frequency=parse_frequency(row.get("frequency")),
+        paused=(row.get("paused") or "").strip().lower() in ("1", "true", "yes", "oui"),
         lang=parse_lang(row.get("lang")),
         topics=parse_topics(row.get("topics")),
         status=status,
@@ -186,6 +240,8 @@ def export_csv(session: Session, out: TextIO) -> int:
                     d.isoformat() if d else ""
                     for d in (s.created_at, s.confirmed_at, s.unsubscribed_at)
                 ),
+                s.frequency,
+                "true" if s.paused else "false",
             ]
         )
     return len(subs)

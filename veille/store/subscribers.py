@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from veille.store.models import Delivery, Subscriber
@@ -22,6 +23,25 @@ def all_subscribers(session: Session, *, status: str | None = None) -> list[Subs
     if status is not None:
         query = query.where(Subscriber.status == status)
     return list(session.exec(query))
+
+
+def search(
+    session: Session, *, text: str = "", status: str | None = None, limit: int = 200
+) -> list[Subscriber]:
+    """Subscribers whose address contains `text`, newest first."""
+    query = select(Subscriber).order_by(col(Subscriber.created_at).desc(), col(Subscriber.id))
+    if text.strip():
+        query = query.where(col(Subscriber.email).contains(text.strip().lower()))
+    if status is not None:
+        query = query.where(Subscriber.status == status)
+    return list(session.exec(query.limit(limit)))
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Subscribers per status (every status listed, zero included)."""
+    rows = session.exec(select(Subscriber.status, func.count()).group_by(Subscriber.status))
+    found = {str(s): int(n) for s, n in rows.all()}
+    return {s: found.get(s, 0) for s in (*STATUSES, *sorted(set(found) - set(STATUSES)))}
 
 
 def confirmed(session: Session) -> list[Subscriber]:

@@ -27,7 +27,7 @@ from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import open_store
-from veille.web import auth, model, preview, public, review, sources, stats
+from veille.web import auth, model, preview, public, reader, review, sources, stats
 from veille.web.modelcache import ModelCache
 from veille.web.render import LANG_COOKIE, N_, Renderer, local_path, renderer
 from veille.web.session import MAX_AGE, load_curator
@@ -100,6 +100,7 @@ def create_app(
         JobRunner(engine), retrain, on_done=app.state.model.reload
     )
     app.state.csrf_exempt = set()
+    app.state.feedback_limit = reader.RateLimit(settings.feedback_per_hour)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
@@ -124,7 +125,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_pages(app)
     public.mount_archive(app)
-    for module in (auth, review, preview, sources, model, stats, public):
+    for module in (auth, review, preview, sources, model, stats, public, reader):
         app.include_router(module.router)
 
     @app.get("/")

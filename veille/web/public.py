@@ -15,9 +15,9 @@ from sqlalchemy import func, text
 from sqlmodel import select
 
 from veille import metrics, publish
-from veille.digest import issue, subscribers
+from veille.digest import issue, subscribers, tokens
 from veille.errors import VeilleError
-from veille.store import Source, session_scope, utcnow
+from veille.store import Source, Subscriber, session_scope, utcnow
 from veille.types import TOPICS
 from veille.web.render import renderer
 
@@ -47,9 +47,16 @@ def _page(request: Request, title: str, message: str, status: int = 200, **ctx) 
     )
 
 
+def _resubscribe(request: Request) -> tuple[str, str]:
+    return ("/subscribe", renderer(request).gettext(request, "Subscribe again."))
+
+
 @router.get("/subscribe")
-def subscribe_form(request: Request) -> Response:
-    return renderer(request).page(request, "subscribe.html", topics=TOPICS, error=None)
+def subscribe_form(request: Request, email: str = "") -> Response:
+    """The form; the archive's subscribe box sends the address here to fill it in."""
+    return renderer(request).page(
+        request, "subscribe.html", topics=TOPICS, error=None, email=email[:320]
+    )
 
 
 @router.post("/subscribe")
@@ -58,18 +65,31 @@ def subscribe(
     email: str = Form(...),
     lang: str = Form("fr"),
     topics: list[str] = Form(default_factory=list),
+    frequency: str = Form("daily"),
 ) -> Response:
     state, now = request.app.state, utcnow()
     try:
         with session_scope(state.engine) as session:
             sub, needs_mail = subscribers.add(
-                session, email=email, now=now, lang=lang, topics=topics or list(TOPICS)
+                session,
+                email=email,
+                now=now,
+                lang=lang,
+                topics=topics or list(TOPICS),
+                frequency=frequency,
             )
         if needs_mail:
             issue.send_confirmation(sub, settings=state.settings, now=now)
     except VeilleError as exc:
         render = renderer(request)
-        return render.page(request, "subscribe.html", status=400, topics=TOPICS, error=str(exc))
+        return render.page(
+            request,
+            "subscribe.html",
+            status=400,
+            topics=TOPICS,
+            error=str(exc),
+            email=email[:320],
+        )
     return _page(request, "Check your inbox", "We sent you a link to confirm your subscription.")
 
 
@@ -89,9 +109,30 @@ def confirm(request: Request, token: str) -> Response:
     return _page(request, "Subscription confirmed", "You will receive the digest every morning.")
 
 
+def _bad_unsubscribe(request: Request) -> Response:
+    return _page(
+        request,
+        "Link not valid",
+        "This unsubscribe link is damaged or not one of ours: nothing was changed. "
+        "Copy the whole link from the email, or write to us by replying to it.",
+        status=400,
+    )
+
+
 @router.get("/unsubscribe/{token}")
 def unsubscribe_form(request: Request, token: str) -> Response:
-    return renderer(request).page(request, "unsubscribe.html", token=token)
+    state = request.app.state
+    try:
+        sid, email = tokens.read_unsubscribe(state.secret, token)
+    except VeilleError:
+        return _bad_unsubscribe(request)
+    with session_scope(state.engine) as session:
+        sub = session.get(Subscriber, sid)
+        gone = sub is None or sub.email != email or sub.status == "unsubscribed"
+    preferences = tokens.preferences_token(state.secret, subscriber_id=sid, email=email)
+    return renderer(request).page(
+        request, "unsubscribe.html", token=token, email=email, gone=gone, preferences=preferences
+    )
 
 
 @router.post("/unsubscribe/{token}")
@@ -102,8 +143,13 @@ def unsubscribe(request: Request, token: str) -> Response:
         with session_scope(state.engine) as session:
             subscribers.unsubscribe(session, secret=state.secret, token=token, now=utcnow())
     except VeilleError:
-        return _page(request, "Link not valid", "This unsubscribe link is invalid.", status=400)
-    return _page(request, "Unsubscribed", "You will not receive the digest any more.")
+        return _bad_unsubscribe(request)
+    return _page(
+        request,
+        "Unsubscribed",
+        "You will not receive the digest any more.",
+        link=_resubscribe(request),
+    )
 
 
 @router.get("/healthz")
