@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from veille import i18n
+from veille.digest import brand as branding
 from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
@@ -43,6 +44,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+# The public archive shows each story's lead image from its own site, as the email does.
+ARCHIVE_CSP = SECURITY_HEADERS["Content-Security-Policy"].replace(
+    "img-src 'self' data:", "img-src 'self' data: https:"
+)
 ERRORS = {
     400: (N_("Bad request"), N_("This request could not be understood.")),
     401: (N_("Login required"), N_("Log in to see this page.")),
@@ -101,10 +106,13 @@ def create_app(
     )
     app.state.csrf_exempt = set()
     app.state.feedback_limit = reader.RateLimit(settings.feedback_per_hour)
+    app.state.brand = branding.from_settings(settings)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
         response = await call_next(request)
+        if request.url.path.startswith("/digests/"):
+            response.headers.setdefault("Content-Security-Policy", ARCHIVE_CSP)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if request.url.path != "/health" and not request.url.path.startswith(
