@@ -8,6 +8,7 @@ admin migrating an existing list may add them `confirmed` directly (`--confirmed
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -175,19 +176,27 @@ def remove(session: Session, *, email: str) -> Subscriber:
 def import_csv(session: Session, *, path: Path, now: datetime) -> ImportReport:
     """Add every row of a CSV (header with at least `email`); nothing is added if a row is bad."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
         raise SubscriberError(f"{path}: cannot read: {exc}") from None
-    if reader.fieldnames and "email" not in reader.fieldnames:
-        raise SubscriberError(f"{path}: the first line must name the columns, one being 'email'")
+    return import_text(session, text=text, origin=str(path), now=now)
+
+
+def import_text(session: Session, *, text: str, origin: str, now: datetime) -> ImportReport:
+    """`import_csv` over the text of a CSV file (the web page's upload)."""
+    try:
+        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+        rows = list(reader)
+    except csv.Error as exc:
+        raise SubscriberError(f"{origin}: not a CSV file: {exc}") from None
+    if not reader.fieldnames or "email" not in reader.fieldnames:
+        raise SubscriberError(f"{origin}: the first line must name the columns, one being 'email'")
     parsed: list[Subscriber] = []
     for line, row in enumerate(rows, start=2):
         try:
             parsed.append(_from_row(row, now))
         except (SubscriberError, ValueError) as exc:
-            raise SubscriberError(f"{path} line {line}: {exc}") from None
+            raise SubscriberError(f"{origin} line {line}: {exc}") from None
     added = skipped = 0
     for sub in parsed:
         if q.by_email(session, email=sub.email) is not None:

@@ -28,7 +28,17 @@ from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import open_store
-from veille.web import auth, model, preview, public, reader, review, sources, stats
+from veille.web import (
+    auth,
+    model,
+    preview,
+    public,
+    reader,
+    review,
+    sources,
+    stats,
+    subscribers,
+)
 from veille.web.modelcache import ModelCache
 from veille.web.render import LANG_COOKIE, N_, Renderer, local_path, renderer
 from veille.web.session import MAX_AGE, load_curator
@@ -133,7 +143,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_pages(app)
     public.mount_archive(app)
-    for module in (auth, review, preview, sources, model, stats, public, reader):
+    for module in (auth, review, preview, subscribers, sources, model, stats, public, reader):
         app.include_router(module.router)
 
     @app.get("/")
