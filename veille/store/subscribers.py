@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -54,3 +56,21 @@ def delete(session: Session, *, subscriber: Subscriber) -> None:
         session.delete(delivery)
     session.flush()
     session.delete(subscriber)
+
+
+def record_bounce(
+    session: Session, *, email: str, hard: bool, note: str, now: datetime, limit: int
+) -> bool | None:
+    """A bounce report for `email`: None when no such subscriber, else whether the address
+    is now suspended (`bounced`): at once for a hard bounce, after `limit` soft ones."""
+    sub = by_email(session, email=email)
+    if sub is None:
+        return None
+    sub.bounce_note, sub.bounced_at = note, now
+    if not hard:
+        sub.soft_bounces += 1
+    suspend = hard or sub.soft_bounces >= limit
+    if suspend and sub.status in ("confirmed", "pending"):
+        sub.status = "bounced"
+    session.add(sub)
+    return suspend
