@@ -37,6 +37,7 @@ from veille.web import (
     review,
     sources,
     stats,
+    stories,
     subscribers,
 )
 from veille.web.modelcache import ModelCache
@@ -143,7 +144,18 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_pages(app)
     public.mount_archive(app)
-    for module in (auth, review, preview, subscribers, sources, model, stats, public, reader):
+    for module in (
+        auth,
+        stories,  # before review: its /review/items/{id}/{action} would take theirs
+        review,
+        preview,
+        subscribers,
+        sources,
+        model,
+        stats,
+        public,
+        reader,
+    ):
         app.include_router(module.router)
 
     @app.get("/")
