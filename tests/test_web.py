@@ -16,7 +16,7 @@ from veille.store import session_scope
 from veille.store import users as accounts
 from veille.store.db import make_engine
 from veille.store.models import Item, Review
-from veille.web import auth, limits, model, preview, review, sources, stats
+from veille.web import auth, limits, model, preview, review, sources, stats, subscribers
 from veille.web.app import create_app
 
 PUBLIC = {"/login", "/logout", "/health", "/lang/{code}", "/"}
@@ -35,7 +35,7 @@ def site(
 
 def _routes() -> list[APIRoute]:
     found = []
-    for module in (auth, review, preview, sources, model, stats):
+    for module in (auth, review, preview, sources, model, stats, subscribers):
         found += [r for r in module.router.routes if isinstance(r, APIRoute)]
     return found
 

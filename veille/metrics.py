@@ -46,6 +46,18 @@ DELIVERIES = Counter(
     ["status"],
     registry=REGISTRY,
 )
+FEEDBACK = Counter(
+    "veille_reader_reports",
+    "Readers' 'off topic?' clicks by outcome (new, repeat, invalid, refused).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+BOUNCES = Counter(
+    "veille_bounces",
+    "Bounce reports read from the bounce mailbox, by kind (hard, soft, unknown, malformed).",
+    ["kind"],
+    registry=REGISTRY,
+)
 JOB_DURATION = Histogram(
     "veille_job_duration_seconds",
     "Wall time of scheduled and manual jobs (pull, digest, publish, retrain).",

@@ -49,6 +49,10 @@ def check_database_url(url: str) -> None:
         )
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VEILLE_", env_file=".env", extra="ignore", validate_default=True
@@ -209,6 +213,61 @@ class Settings(BaseSettings):
             raise ValueError("use a time zone name such as Europe/Paris") from None
         return value
 
+    # Newsletter: branding, weekly issues, reader feedback, bounces (h-news)
+    newsletter_name: str = Field(
+        "", max_length=80, description="Name of the newsletter; empty = 'Veille' in its language"
+    )
+    sender_name: str = Field(
+        "", max_length=80, description="Display name in From; empty = the newsletter name"
+    )
+    logo: Path | None = Field(
+        None, description="PNG, JPEG, GIF or WebP file (at most 200 kB) shown atop every issue"
+    )
+    accent_color: str = Field("#2b5fa8", description="Accent colour, #rgb or #rrggbb")
+    association_name: str = Field("", max_length=120, description="Who sends it, in the footer")
+    postal_address: str = Field("", max_length=300, description="Postal address in the footer")
+    footer_reason: str = Field(
+        "", max_length=300, description="Why readers receive it; empty = a neutral sentence"
+    )
+    weekly_day: str = Field("monday", description="Day the weekly issue goes out (monday…)")
+    feedback_per_hour: int = Field(
+        30, ge=1, description="'Off topic?' reports accepted per client address and hour"
+    )
+    bounce_maildir: Path | None = Field(
+        None, description="Maildir folder where bounce reports (DSN) arrive; read by the scheduler"
+    )
+    soft_bounce_limit: int = Field(
+        3, ge=1, description="Temporary bounces in a row before an address is suspended"
+    )
+
+    @field_validator("logo")
+    @classmethod
+    def _check_logo(cls, value: Path | None) -> Path | None:
+        if value is None or str(value) == "":
+            return None
+        return check_logo(Path(value))
+
+    @field_validator("accent_color")
+    @classmethod
+    def _check_colour(cls, value: str) -> str:
+        value = value.strip()
+        if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", value):
+            raise ValueError(f"{value!r} is not a colour such as #2b5fa8 or #c30")
+        return value.lower()
+
+    @field_validator("weekly_day")
+    @classmethod
+    def _check_day(cls, value: str) -> str:
+        day = value.strip().lower()
+        if day not in WEEKDAYS and day not in WEEKDAYS_FR:
+            raise ValueError(f"{value!r} is not a day of the week such as monday or lundi")
+        return WEEKDAYS[WEEKDAYS_FR.index(day)] if day in WEEKDAYS_FR else day
+
+    @property
+    def weekly_weekday(self) -> int:
+        """The weekly day as date.weekday() counts it (Monday = 0)."""
+        return WEEKDAYS.index(self.weekly_day)
+
     @field_validator("allow_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
@@ -254,6 +313,43 @@ class Settings(BaseSettings):
                 text = "" if value is None else str(value)
             out[name] = text
         return out
+
+
+LOGO_MAX_BYTES = 200_000
+_IMAGE_MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "png",
+    b"\xff\xd8\xff": "jpeg",
+    b"GIF87a": "gif",
+    b"GIF89a": "gif",
+}
+
+
+def image_kind(head: bytes) -> str | None:
+    """png, jpeg, gif or webp from a file's first bytes; None for anything else."""
+    for magic, kind in _IMAGE_MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def check_logo(path: Path) -> Path:
+    """The logo must be a small raster image: it is embedded in every email sent."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise ValueError(f"cannot read the logo file {str(path)!r}: {exc.strerror}") from None
+    if image_kind(head) is None:
+        raise ValueError(f"{str(path)!r} is not a PNG, JPEG, GIF or WebP image")
+    if size > LOGO_MAX_BYTES:
+        raise ValueError(
+            f"{str(path)!r} weighs {size // 1000} kB; a logo goes into every email: "
+            f"make it at most {LOGO_MAX_BYTES // 1000} kB"
+        )
+    return path
 
 
 def _mask_url(url: str) -> str:

@@ -5,7 +5,9 @@ log-odds (uncertainty sampling: 1 at the threshold, near 0 for a confident score
 alone would show twenty near-identical items from one chatty source about one topic, so the
 value is damped by the item's rank within its source and within its uncertain topic
 (diversity): the second item of a source counts SOURCE_DAMPING times less, the third
-SOURCE_DAMPING² … The order is deterministic (ties by id) and costs one sort.
+SOURCE_DAMPING² … Items readers reported as off topic come first whatever their value, the
+most reported first: readers saw them in a digest, so a mistake there is already public. The
+order is deterministic (ties by id) and costs one sort.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ReviewCandidate:
     id: int
     scores: dict[str, float] = field(default_factory=dict)
     source: str = ""
+    reports: int = 0  # readers' "off topic?" reports
 
 
 def _logit(p: float) -> float:
@@ -73,7 +76,8 @@ def review_order(
         per_topic[topic] += 1
         # In logs: thousands of ranks would underflow a product of powers.
         score = math.log(value) if value > 0 else -math.inf
-        damped.append((score + rank_s * _LOG_SOURCE + rank_t * _LOG_TOPIC, c.id))
-    damped.sort(key=lambda v: (-v[0], v[1]))
-    ids = [item_id for _, item_id in damped]
+        damped.append((c.reports, score + rank_s * _LOG_SOURCE + rank_t * _LOG_TOPIC, c.id))
+    # Sort keys, first wins: readers' reports, then the damped value, then the id.
+    damped.sort(key=lambda v: (-v[0], -v[1], v[2]))
+    ids = [item_id for _, _, item_id in damped]
     return ids if limit is None else ids[: max(limit, 0)]

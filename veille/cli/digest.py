@@ -59,8 +59,11 @@ def digest_cmd(
     if send:
         _refuse_without_readers(ctx, when)
     done = issues.run(st.engine, settings=settings, now=now, day=when, deliver=send)
-    if done.issue is not None:
+    if done.issue is not None or done.weekly is not None:
         publishing.publish_all(st.engine, settings=settings, now=now)
+    if done.weekly is not None:  # on VEILLE_WEEKLY_DAY, for readers who chose weekly
+        sent = f", sent {done.weekly_delivery.sent}" if done.weekly_delivery else ""
+        typer.echo(f"weekly issue {done.weekly.day}: {done.weekly.count()} stories{sent}")
     if done.issue is None:
         typer.echo("nothing new since the last issue: no digest today (VEILLE_SEND_EMPTY=false)")
         return

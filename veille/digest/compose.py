@@ -5,14 +5,19 @@ a crash carries the same id and mail clients that dedupe by Message-ID show it o
 
 A digest goes to thousands of readers who differ only by address, date, Message-ID and
 unsubscribe link, so `DigestTemplate` serialises it once and fills those in: the same bytes as
-`digest_message(...)` serialised for SMTP, at a fraction of the cost.
+`digest_message(...)` serialised for SMTP, at a fraction of the cost. The reader's other links
+(preferences, "off topic?" per entry) are the placeholder with a suffix (`/p`, `/f/<item>`),
+filled in by the same pass.
+
+The association's logo travels inside the message (multipart/related, `cid:`), so no image is
+fetched from anywhere when the email is read.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import quoprimime
@@ -22,6 +27,7 @@ from email.policy import SMTP, default
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 
+from veille.digest.brand import LOGO_CID, Logo
 from veille.digest.render import Rendered
 
 # Values the header parser leaves as they are: dot-atoms, no quoting, no encoded words.
@@ -61,7 +67,14 @@ def message_id(kind: str, key: str, mail_from: str) -> str:
 
 
 def _message(
-    rendered: Rendered, *, to: str, mail_from: str, msgid: str, date: datetime, lang: str
+    rendered: Rendered,
+    *,
+    to: str,
+    mail_from: str,
+    msgid: str,
+    date: datetime,
+    lang: str,
+    logo: Logo | None = None,
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = rendered.subject
@@ -71,6 +84,11 @@ def _message(
     msg["Message-ID"] = msgid
     msg.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if logo is not None:
+        html = msg.get_payload()[1]  # type: ignore[index]
+        html.add_related(
+            logo.data, "image", logo.subtype, cid=f"<{LOGO_CID}>", filename=logo.filename
+        )
     msg["Content-Language"] = lang  # after the parts: set_content drops Content-* headers
     return msg
 
@@ -85,12 +103,16 @@ def digest_message(
     date: datetime,
     lang: str,
     unsubscribe_url: str,
+    logo: Logo | None = None,
+    list_name: str = "Veille",
 ) -> EmailMessage:
     """A digest with the RFC 2369 / RFC 8058 one-click unsubscribe headers."""
-    msg = _message(rendered, to=to, mail_from=mail_from, msgid=msgid, date=date, lang=lang)
+    msg = _message(
+        rendered, to=to, mail_from=mail_from, msgid=msgid, date=date, lang=lang, logo=logo
+    )
     if reply_to:
         msg["Reply-To"] = reply_to
-    msg["List-Id"] = f"Veille <digest.{domain_of(mail_from)}>"
+    msg["List-Id"] = f"{list_name} <digest.{domain_of(mail_from)}>"
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Precedence"] = "list"
@@ -98,9 +120,18 @@ def digest_message(
 
 
 def confirmation_message(
-    rendered: Rendered, *, to: str, mail_from: str, msgid: str, date: datetime, lang: str
+    rendered: Rendered,
+    *,
+    to: str,
+    mail_from: str,
+    msgid: str,
+    date: datetime,
+    lang: str,
+    logo: Logo | None = None,
 ) -> EmailMessage:
-    msg = _message(rendered, to=to, mail_from=mail_from, msgid=msgid, date=date, lang=lang)
+    msg = _message(
+        rendered, to=to, mail_from=mail_from, msgid=msgid, date=date, lang=lang, logo=logo
+    )
     msg["Auto-Submitted"] = "auto-generated"
     return msg
 
@@ -122,8 +153,11 @@ class DigestTemplate:
         mail_from: str,
         reply_to: str | None,
         lang: str,
+        logo: Logo | None = None,
+        list_name: str = "Veille",
     ) -> None:
         self.placeholder = placeholder.encode()
+        self.links = re.compile(re.escape(self.placeholder) + rb"(/p|/f/\d+)?")
         self.lines: dict[bytes, bytes] = {}  # body marker → its line, placeholder included
         self.dates: dict[str, bytes] = {}  # the Date line changes once a second
         salt = secrets.token_hex(8)  # markers no rendered text can contain
@@ -137,6 +171,8 @@ class DigestTemplate:
             date=datetime(2000, 1, 1, tzinfo=UTC),
             lang=lang,
             unsubscribe_url=placeholder,
+            logo=logo,
+            list_name=list_name,
         )
         self.sender = parseaddr(str(msg["From"]))[1]
         self.headers = {SMTP.fold_binary(h, msg[h]): h for h in _PER_SUBSCRIBER}
@@ -155,8 +191,17 @@ class DigestTemplate:
                 self.lines[marker], lines[n] = line, marker
         return b"\n".join(lines).decode()
 
-    def fill(self, *, to: str, msgid: str, date: datetime, unsubscribe_url: str) -> Outgoing:
-        """The message for one subscriber, as bytes ready for SMTP."""
+    def fill(
+        self,
+        *,
+        to: str,
+        msgid: str,
+        date: datetime,
+        unsubscribe_url: str,
+        links: Callable[[str], str] | None = None,
+    ) -> Outgoing:
+        """The message for one subscriber, as bytes ready for SMTP; `links` maps a link's
+        suffix (`/p`, `/f/<item>`) to this subscriber's URL."""
         plain_to = _PLAIN_ADDRESS.fullmatch(to) is not None
         stamp = format_datetime(date)
         if stamp not in self.dates:
@@ -169,6 +214,13 @@ class DigestTemplate:
             "List-Unsubscribe": _unsubscribe_line(unsubscribe_url),
         }
         url = unsubscribe_url.encode()
+
+        def link(m: re.Match[bytes]) -> bytes:
+            suffix = m.group(1)
+            if not suffix or links is None:
+                return url + (suffix or b"")
+            return links(suffix.decode()).encode()
+
         out = []
         for n, part in enumerate(self.parts):
             if n % 2 == 0:
@@ -176,7 +228,7 @@ class DigestTemplate:
             elif part in self.headers:
                 out.append(values[self.headers[part]])
             else:
-                line = self.lines[part].replace(self.placeholder, url).decode("latin-1")
+                line = self.links.sub(link, self.lines[part]).decode("latin-1")
                 encoded = quoprimime.body_encode(line, default.max_line_length)
                 out.append(encoded.replace("\n", "\r\n").encode("ascii"))
         recipient = to if plain_to else parseaddr(str(Address(addr_spec=to)))[1]

@@ -3,12 +3,19 @@
 One Jinja2 environment per language, with the `digest` gettext catalog and Babel's date and
 number formats. Templates autoescape HTML, so entry text (made plain by `entry.py`) shows as
 inert text whatever it carries. The email's CSS is inlined by css-inline (remote stylesheets
-never fetched); its media queries (dark mode, phone) stay in a <style> block.
+never fetched); its media queries (dark mode, phone) stay in a <style> block. Archive pages
+link one stylesheet file instead (`digest.css`, written by the publisher), which the web app's
+Content-Security-Policy allows and which works as well when the folder is opened as files.
+
+Every page carries the association's `Brand`. Per-reader links (preferences, unsubscribe,
+"off topic?") come from a `ReaderLinks`: in an email they are placeholders the sender fills in
+per subscriber; on the public archive they are anonymous signed links.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -17,6 +24,7 @@ import css_inline
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 
 from veille import i18n, typography
+from veille.digest.brand import LOGO_CID, Brand
 from veille.digest.entry import Entry
 from veille.digest.select import Plan
 from veille.types import TOPIC_NAMES, TOPICS, finalize_text
@@ -34,8 +42,20 @@ class Links:
     def root(self) -> str:
         return self.base_url.rstrip("/") + "/digests/"
 
-    def issue(self, day: date | str) -> str:
-        return f"{self.root}{day}.html"
+    def issue(self, day: date | str, kind: str = "daily") -> str:
+        return f"{self.root}{'weekly/' if kind == 'weekly' else ''}{day}.html"
+
+    def page(self, issue: Plan) -> str:
+        """The archive page of an issue, daily or weekly."""
+        return self.issue(issue.day, issue.kind)
+
+    @property
+    def subscribe(self) -> str:
+        return self.base_url.rstrip("/") + "/subscribe"
+
+    @property
+    def weekly_index(self) -> str:
+        return f"{self.root}weekly/index.html"
 
     def entry(self, day: date | str, item_id: int) -> str:
         return f"{self.issue(day)}#item-{item_id}"
@@ -52,6 +72,28 @@ class Links:
     @property
     def index(self) -> str:
         return f"{self.root}index.html"
+
+
+def _no_link(item_id: int) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class ReaderLinks:
+    """Links that depend on who reads: preferences, unsubscribe, one "off topic?" per entry."""
+
+    unsubscribe: str | None = None
+    preferences: str | None = None
+    feedback: Callable[[int], str | None] = field(default=_no_link)
+
+
+def placeholder_links(placeholder: str) -> ReaderLinks:
+    """Links the sender swaps per subscriber (see compose.DigestTemplate.fill)."""
+    return ReaderLinks(
+        unsubscribe=placeholder,
+        preferences=f"{placeholder}/p",
+        feedback=lambda item_id: f"{placeholder}/f/{item_id}",
+    )
 
 
 @dataclass(frozen=True)
@@ -93,13 +135,45 @@ def environment(lang: str) -> Environment:
     env.filters["topic"] = lambda t: TOPIC_NAMES[t][lang]
     env.filters["upfirst"] = lambda text: text[:1].upper() + text[1:]  # not |capitalize
     env.filters["typo"] = typo  # French spacing in French issues, for text from feeds
-    env.globals.update(lang=lang, topics=TOPICS, topic_name=lambda t: TOPIC_NAMES[t][lang])
+    env.globals.update(
+        lang=lang, topics=TOPICS, topic_name=lambda t: TOPIC_NAMES[t][lang], logo_cid=LOGO_CID
+    )
     return env
 
 
-def subject(issue: Plan, *, lang: str, count: int) -> str:
+def subject(issue: Plan, *, lang: str, count: int, brand: Brand | None = None) -> str:
     t = i18n.translations(i18n.normalise(lang), "digest")
     values = {"date": i18n.format_date(issue.day, lang), "num": i18n.format_number(count, lang)}
+    if brand is not None and brand.name:
+        values["name"] = brand.name
+        if issue.kind == "weekly":
+            return (
+                t.ngettext(
+                    "%(name)s, week of %(date)s: %(num)s story",
+                    "%(name)s, week of %(date)s: %(num)s stories",
+                    count,
+                )
+                % values
+            )
+        if count == 0:
+            return t.gettext("%(name)s of %(date)s: nothing new") % values
+        return (
+            t.ngettext(
+                "%(name)s of %(date)s: %(num)s story",
+                "%(name)s of %(date)s: %(num)s stories",
+                count,
+            )
+            % values
+        )
+    if issue.kind == "weekly":
+        return (
+            t.ngettext(
+                "Veille, week of %(date)s: %(num)s story",
+                "Veille, week of %(date)s: %(num)s stories",
+                count,
+            )
+            % values
+        )
     if count == 0:
         return t.gettext("Veille of %(date)s: nothing new") % values
     return (
@@ -119,8 +193,12 @@ def render_email(
     topics: tuple[str, ...] | list[str] = TOPICS,
     cap: int | None = 10,
     tz: str = "Europe/Paris",
+    brand: Brand | None = None,
+    reader: ReaderLinks | None = None,
 ) -> Rendered:
     """The digest email for readers of `lang` who follow `topics`: at most `cap` per topic."""
+    brand = brand or Brand()
+    reader = reader or ReaderLinks(unsubscribe=unsubscribe_url)
     sections = issue.sections(topics)
     count = sum(len(s.entries) for s in sections)
     context = dict(
@@ -130,21 +208,36 @@ def render_email(
         cap=cap,
         links=links,
         tz=tz,
-        subject=subject(issue, lang=lang, count=count),
+        brand=brand,
+        reader=reader,
+        logo_src=f"cid:{LOGO_CID}" if brand.logo else None,
+        subject=subject(issue, lang=lang, count=count, brand=brand),
         unsubscribe_url=unsubscribe_url,
-        preheader=" · ".join(e.title for s in sections for e in s.shown(1))[:140],
+        preheader=(issue.intro or " · ".join(e.title for s in sections for e in s.shown(1)))[:140],
     )
     env = environment(lang)
     html = _INLINER.inline(env.get_template("email.html").render(context))
     return Rendered(context["subject"], env.get_template("email.txt").render(context), html)
 
 
-def render_confirmation(*, email: str, lang: str, confirm_url: str, links: Links) -> Rendered:
+def render_confirmation(
+    *, email: str, lang: str, confirm_url: str, links: Links, brand: Brand | None = None
+) -> Rendered:
     env = environment(lang)
-    context = dict(email=email, confirm_url=confirm_url, links=links, tz="UTC")
-    title = i18n.translations(i18n.normalise(lang), "digest").gettext(
-        "Confirm your subscription to the veille"
+    brand = brand or Brand()
+    context = dict(
+        email=email,
+        confirm_url=confirm_url,
+        links=links,
+        tz="UTC",
+        brand=brand,
+        logo_src=f"cid:{LOGO_CID}" if brand.logo else None,
     )
+    t = i18n.translations(i18n.normalise(lang), "digest")
+    if brand.name:
+        title = t.gettext("Confirm your subscription to %(name)s") % {"name": brand.name}
+    else:
+        title = t.gettext("Confirm your subscription to the veille")
     context["subject"] = title
     html = _INLINER.inline(env.get_template("confirm.html").render(context))
     return Rendered(title, env.get_template("confirm.txt").render(context), html)
@@ -158,6 +251,8 @@ def render_issue_page(
     tz: str = "Europe/Paris",
     previous: str | None = None,
     following: str | None = None,
+    brand: Brand | None = None,
+    reader: ReaderLinks | None = None,
 ) -> str:
     """The archive page of an issue: every entry, no cap, web layout."""
     sections = issue.sections()
@@ -172,33 +267,69 @@ def render_issue_page(
             tz=tz,
             previous=previous,
             following=following,
+            **_web(brand, reader, "../" if issue.kind == "weekly" else ""),
         )
     )
 
 
-def render_index_page(issues: list[tuple[str, int]], *, lang: str, links: Links) -> str:
+def render_index_page(
+    issues: list[tuple[str, int]],
+    *,
+    lang: str,
+    links: Links,
+    brand: Brand | None = None,
+    kind: str = "daily",
+) -> str:
     """The list of issues, newest first: (YYYY-MM-DD, entry count) pairs."""
     days = [(date.fromisoformat(d), n) for d, n in issues]
     return (
         environment(lang)
         .get_template("archive_index.html")
-        .render(issues=days, links=links, tz="UTC")
+        .render(
+            issues=days,
+            links=links,
+            tz="UTC",
+            kind=kind,
+            **_web(brand, None, "../" if kind == "weekly" else ""),
+        )
+    )
+
+
+def render_css(brand: Brand | None = None) -> str:
+    """The archive's stylesheet file (digest.css), in the association's accent colour."""
+    return environment("fr").get_template("archive.css").render(brand=brand or Brand())
+
+
+def _web(brand: Brand | None, reader: ReaderLinks | None, up: str) -> dict:
+    brand = brand or Brand()
+    return dict(
+        brand=brand,
+        reader=reader or ReaderLinks(),
+        up=up,
+        logo_src=f"{up}{brand.logo.filename}" if brand.logo else None,
     )
 
 
 def render_topic_page(
-    topic: str, issues: list[Plan], *, lang: str, links: Links, tz: str = "Europe/Paris"
+    topic: str,
+    issues: list[Plan],
+    *,
+    lang: str,
+    links: Links,
+    tz: str = "Europe/Paris",
+    brand: Brand | None = None,
+    reader: ReaderLinks | None = None,
 ) -> str:
     """One topic across recent issues, newest issue first."""
     blocks = []
     for issue in issues:
         section = next((s for s in issue.sections((topic,)) if s.topic == topic), None)
         if section is not None:
-            blocks.append((issue.day, section.entries))
+            blocks.append((issue, section.entries))
     return (
         environment(lang)
         .get_template("archive_topic.html")
-        .render(topic=topic, blocks=blocks, links=links, tz=tz)
+        .render(topic=topic, blocks=blocks, links=links, tz=tz, **_web(brand, reader, "../"))
     )
 
 

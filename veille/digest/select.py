@@ -35,6 +35,8 @@ class Plan:
     period_end: datetime
     entries: tuple[Entry, ...]
     digest_id: int | None = None
+    kind: str = "daily"  # daily | weekly
+    intro: str = ""  # the curators' editorial note, written on the preview
 
     def sections(self, topics: tuple[str, ...] | list[str] = TOPICS) -> list[Section]:
         return group(self.entries, now=self.period_end, topics=tuple(topics or TOPICS))
@@ -63,7 +65,8 @@ def plan(session: Session, *, day: date, now: datetime, tz: str) -> Plan:
         i for i in q.items_first_seen(session, since=start, until=end) if i.id not in seen_items
     ]
     entries = entries_for(session, candidates, skip_stories=seen_stories)
-    return Plan(day=day, period_start=start, period_end=end, entries=tuple(entries))
+    intro = q.draft_intro(session, day=day.isoformat())
+    return Plan(day=day, period_start=start, period_end=end, entries=tuple(entries), intro=intro)
 
 
 def freeze(session: Session, issue: Plan, *, now: datetime) -> Plan:
@@ -79,6 +82,8 @@ def freeze(session: Session, issue: Plan, *, now: datetime) -> Plan:
             period_end=issue.period_end,
             entries=[e.to_json() for e in issue.entries],
             item_count=len(issue.entries),
+            kind=issue.kind,
+            intro=issue.intro or None,
         ),
     )
     return from_digest(row)
@@ -91,6 +96,8 @@ def from_digest(row: Digest) -> Plan:
         period_end=row.period_end or row.created_at,
         entries=tuple(Entry.from_json(e) for e in row.entries),
         digest_id=row.id,
+        kind=row.kind,
+        intro=row.intro or "",
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from veille import metrics
+from veille.digest import brand as branding
 from veille.digest import compose, render, tokens
 from veille.digest.compose import Outgoing
 from veille.digest.select import Plan
@@ -70,7 +71,7 @@ def send_issue(
         wanted = [
             s.id
             for s in subs.confirmed(session)
-            if settings.send_empty or issue.count(s.topics) > 0
+            if wants(s, issue) and (settings.send_empty or issue.count(s.topics) > 0)
         ]
         q.add_deliveries(session, digest_id=issue.digest_id, subscriber_ids=wanted, now=now)
         report.recovered = q.recover_released(session, digest_id=issue.digest_id, now=now)
@@ -82,10 +83,9 @@ def send_issue(
     gap, last = 1.0 / settings.send_rate, 0.0
     try:
         for delivery, subscriber in todo:
-            if subscriber.status != "confirmed":
-                _mark(
-                    engine, delivery, status="skipped", last_error=f"subscriber {subscriber.status}"
-                )
+            if subscriber.status != "confirmed" or not wants(subscriber, issue):
+                why = "paused" if subscriber.paused else subscriber.status
+                _mark(engine, delivery, status="skipped", last_error=f"subscriber {why}")
                 report.skipped += 1
                 continue
             wait = last + gap - time.monotonic()
@@ -113,13 +113,20 @@ def send_issue(
     return report
 
 
+def wants(subscriber: Subscriber, issue: Plan) -> bool:
+    """A reader gets the issues of the frequency they chose, unless they paused."""
+    return not subscriber.paused and (subscriber.frequency or "daily") == issue.kind
+
+
 class _Mails:
     """Renders and serialises once per (language, topics), then fills in each subscriber."""
 
     def __init__(self, issue: Plan, settings: Settings) -> None:
         self.issue, self.settings = issue, settings
         self.secret = settings.secret()
+        self.kind = "digest" if issue.kind == "daily" else "weekly"
         self.links = render.Links(settings.base_url)
+        self.brand = branding.from_settings(settings)
         self._templates: dict[tuple[str, tuple[str, ...]], compose.DigestTemplate] = {}
 
     def _template(self, lang: str, topics: tuple[str, ...]) -> compose.DigestTemplate:
@@ -132,25 +139,40 @@ class _Mails:
                 topics=topics,
                 cap=self.settings.digest_cap,
                 tz=self.settings.timezone,
+                brand=self.brand,
+                reader=render.placeholder_links(_PLACEHOLDER),
             )
             self._templates[lang, topics] = compose.DigestTemplate(
                 rendered,
                 placeholder=_PLACEHOLDER,
-                mail_from=self.settings.mail_from,
+                mail_from=self.brand.sender(self.settings.mail_from),
                 reply_to=self.settings.reply_to,
                 lang=lang,
+                logo=self.brand.logo,
+                list_name=self.brand.title(lang),
             )
         return self._templates[lang, topics]
 
     def build(self, sub: Subscriber) -> Outgoing:
-        token = tokens.unsubscribe_token(self.secret, subscriber_id=sub.id or 0, email=sub.email)
+        sid, base = sub.id or 0, self.settings.base_url
+        token = tokens.unsubscribe_token(self.secret, subscriber_id=sid, email=sub.email)
+
+        def links(suffix: str) -> str:
+            if suffix == "/p":
+                key = tokens.preferences_token(self.secret, subscriber_id=sid, email=sub.email)
+                return tokens.preferences_url(base, key)
+            item_id = int(suffix.rpartition("/")[2])
+            key = tokens.feedback_token(self.secret, subscriber_id=sid, item_id=item_id)
+            return tokens.feedback_url(base, key)
+
         return self._template(sub.lang, tuple(sub.topics)).fill(
             to=sub.email,
             msgid=compose.message_id(
-                "digest", f"{self.issue.day}.{sub.id}", self.settings.mail_from
+                self.kind, f"{self.issue.day}.{sub.id}", self.settings.mail_from
             ),
             date=utcnow(),
             unsubscribe_url=tokens.unsubscribe_url(self.settings.base_url, token),
+            links=links,
         )
 
 
@@ -213,7 +235,7 @@ def _deliver_one(
     backoff: float,
 ) -> None:
     mail = mails.build(subscriber)
-    name = f"{report.day}/{subscriber.id:06d}"
+    name = f"{'' if mails.issue.kind == 'daily' else 'weekly-'}{report.day}/{subscriber.id:06d}"
     for attempt in range(1, tries + 1):
         try:
             transport.deliver(

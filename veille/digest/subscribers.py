@@ -8,6 +8,7 @@ admin migrating an existing list may add them `confirmed` directly (`--confirmed
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +25,18 @@ from veille.store import subscribers as q
 from veille.store.models import Subscriber
 from veille.types import LANGUAGES, TOPICS
 
-CSV_FIELDS = ("email", "lang", "topics", "status", "created_at", "confirmed_at", "unsubscribed_at")
+CSV_FIELDS = (
+    "email",
+    "lang",
+    "topics",
+    "status",
+    "created_at",
+    "confirmed_at",
+    "unsubscribed_at",
+    "frequency",
+    "paused",
+)
+FREQUENCIES = ("daily", "weekly")
 
 
 class SubscriberError(VeilleError):
@@ -65,6 +77,44 @@ def parse_topics(raw: str | Iterable[str] | None) -> list[str]:
     return [t for t in TOPICS if t in chosen] or list(TOPICS)
 
 
+def parse_frequency(raw: str | None) -> str:
+    frequency = (raw or "daily").strip().lower()
+    if frequency not in FREQUENCIES:
+        raise SubscriberError(f"frequency {frequency!r} is not offered (choose daily or weekly)")
+    return frequency
+
+
+def reader(session: Session, *, secret: str, token: str) -> Subscriber:
+    """The subscriber a preferences link was made for, or LinkError (forged, or gone)."""
+    sid, email = tokens.read_preferences(secret, token)
+    sub = q.by_id(session, subscriber_id=sid)
+    if sub is None or sub.email != email:
+        raise tokens.LinkError("this preferences link is for an address no longer subscribed")
+    return sub
+
+
+def update_preferences(
+    session: Session,
+    *,
+    secret: str,
+    token: str,
+    topics: Iterable[str],
+    lang: str | None,
+    frequency: str | None,
+    paused: bool,
+) -> Subscriber:
+    """Save a reader's choices from the preferences page; nothing is saved if one is bad."""
+    sub = reader(session, secret=secret, token=token)
+    chosen, language, cadence = (
+        parse_topics(list(topics)),
+        parse_lang(lang),
+        parse_frequency(frequency),
+    )
+    sub.topics, sub.lang, sub.frequency, sub.paused = chosen, language, cadence, paused
+    session.add(sub)
+    return sub
+
+
 def add(
     session: Session,
     *,
@@ -73,15 +123,18 @@ def add(
     lang: str | None = None,
     topics: str | Iterable[str] | None = None,
     confirmed: bool = False,
+    frequency: str | None = None,
 ) -> tuple[Subscriber, bool]:
     """Create or re-open a subscription; True when a confirmation email should go out."""
     address, language, chosen = normalise_email(email), parse_lang(lang), parse_topics(topics)
+    cadence = parse_frequency(frequency)
     sub = q.by_email(session, email=address)
     if sub is None:
         sub = Subscriber(email=address, created_at=now)
     elif sub.status == "confirmed":
         return sub, False
     sub.lang, sub.topics, sub.failures = language, chosen, 0
+    sub.frequency, sub.paused, sub.soft_bounces = cadence, False, 0
     sub.status = "confirmed" if confirmed else "pending"
     sub.confirmed_at = now if confirmed else None
     sub.unsubscribed_at = None
@@ -127,19 +180,27 @@ def remove(session: Session, *, email: str) -> Subscriber:
 def import_csv(session: Session, *, path: Path, now: datetime) -> ImportReport:
     """Add every row of a CSV (header with at least `email`); nothing is added if a row is bad."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
         raise SubscriberError(f"{path}: cannot read: {exc}") from None
-    if reader.fieldnames and "email" not in reader.fieldnames:
-        raise SubscriberError(f"{path}: the first line must name the columns, one being 'email'")
+    return import_text(session, text=text, origin=str(path), now=now)
+
+
+def import_text(session: Session, *, text: str, origin: str, now: datetime) -> ImportReport:
+    """`import_csv` over the text of a CSV file (the web page's upload)."""
+    try:
+        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+        rows = list(reader)
+    except csv.Error as exc:
+        raise SubscriberError(f"{origin}: not a CSV file: {exc}") from None
+    if not reader.fieldnames or "email" not in reader.fieldnames:
+        raise SubscriberError(f"{origin}: the first line must name the columns, one being 'email'")
     parsed: list[Subscriber] = []
     for line, row in enumerate(rows, start=2):
         try:
             parsed.append(_from_row(row, now))
         except (SubscriberError, ValueError) as exc:
-            raise SubscriberError(f"{path} line {line}: {exc}") from None
+            raise SubscriberError(f"{origin} line {line}: {exc}") from None
     added = skipped = 0
     for sub in parsed:
         if q.by_email(session, email=sub.email) is not None:
@@ -165,6 +226,8 @@ def _from_row(row: dict[str, str | None], now: datetime) -> Subscriber:
 
     return Subscriber(
         email=normalise_email(row.get("email") or ""),
+        frequency=parse_frequency(row.get("frequency")),
+        paused=(row.get("paused") or "").strip().lower() in ("1", "true", "yes", "oui"),
         lang=parse_lang(row.get("lang")),
         topics=parse_topics(row.get("topics")),
         status=status,
@@ -190,6 +253,8 @@ def export_csv(session: Session, out: TextIO) -> int:
                     d.isoformat() if d else ""
                     for d in (s.created_at, s.confirmed_at, s.unsubscribed_at)
                 ),
+                s.frequency,
+                "true" if s.paused else "false",
             ]
         )
     return len(subs)

@@ -20,6 +20,7 @@ from feedgen.feed import FeedGenerator
 
 from veille import __version__, i18n
 from veille.digest import render
+from veille.digest.brand import Brand
 from veille.digest.entry import Entry
 from veille.digest.select import Plan
 from veille.types import TOPIC_NAMES
@@ -71,19 +72,25 @@ def issues_feeds(
     lang: str,
     now: datetime,
     created: dict[str, datetime],
+    brand: Brand | None = None,
 ) -> dict[str, bytes]:
-    """The daily issues: one entry per issue, linking to its archive page."""
+    """The daily (or weekly) issues: one entry per issue, linking to its archive page."""
     t = i18n.translations(i18n.normalise(lang), "digest")
     rows = []
     for issue in issues:
         day = issue.day.isoformat()
+        weekly = issue.kind == "weekly"
         rows.append(
             dict(
-                id=stable_id(links.base_url, "digest", day),
-                title=render.subject(issue, lang=lang, count=issue.count()),
-                url=links.issue(day),
+                id=stable_id(links.base_url, "weekly" if weekly else "digest", day),
+                title=render.subject(issue, lang=lang, count=issue.count(), brand=brand),
+                url=links.page(issue),
                 html=nh3.clean(render.render_feed_issue(issue, lang=lang, links=links)),
-                summary=t.gettext("The stories of the day, by topic."),
+                summary=(
+                    t.gettext("The best stories of the week, by topic.")
+                    if weekly
+                    else t.gettext("The stories of the day, by topic.")
+                ),
                 published=created[day],
                 updated=created[day],
                 tags=[],

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
 from veille import pipeline, publish
-from veille.digest import issue
+from veille.digest import bounces, issue
+from veille.errors import ConfigError
 from veille.pipeline.retrain import corrections_since_training, retrain_job
 from veille.scheduler import Jobs
 from veille.settings import Settings
 from veille.sources import load_sources
+
+log = logging.getLogger(__name__)
 
 
 def pull_figures(report: pipeline.PullReport) -> dict[str, int]:
@@ -29,7 +33,18 @@ def make_jobs(engine: Engine, settings: Settings) -> Jobs:
     def pull(now: datetime) -> dict[str, int]:
         # feeds.yaml is read at every run, so an edit takes effect without a restart.
         report = pipeline.pull(engine, settings, specs=load_sources(settings.sources), now=now)
-        return pull_figures(report)
+        figures = pull_figures(report)
+        if settings.bounce_maildir is not None:  # late bounces, read as often as the sources
+            try:
+                figures |= bounces.read_maildir(
+                    engine,
+                    folder=settings.bounce_maildir,
+                    now=now,
+                    soft_limit=settings.soft_bounce_limit,
+                ).figures()
+            except ConfigError as exc:  # the pull itself went well: say so, and why not this
+                log.error("bounces not read: %s", exc, extra={"stage": "bounces"})
+        return figures
 
     def digest(now: datetime) -> dict[str, int]:
         return issue.run(engine, settings=settings, now=now).figures()

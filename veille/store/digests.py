@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from veille.store.models import Delivery, Digest, Item, Source, Story, Subscriber
+from veille.store.models import Delivery, Digest, IssueDraft, Item, Source, Story, Subscriber
 
 OPEN = ("pending", "failed")  # delivery statuses a run still has to send
 
@@ -63,20 +63,58 @@ def source_names(session: Session, *, ids: Iterable[int]) -> dict[int, str]:
     return dict(rows.all())  # type: ignore[arg-type]
 
 
-def digest_on(session: Session, *, day: str) -> Digest | None:
-    return session.exec(select(Digest).where(Digest.date == day)).first()
+def digest_on(session: Session, *, day: str, kind: str = "daily") -> Digest | None:
+    return session.exec(select(Digest).where(Digest.date == day, Digest.kind == kind)).first()
 
 
-def digest_before(session: Session, *, day: str) -> Digest | None:
-    """The latest issue dated before `day`: where the next period starts."""
-    query = select(Digest).where(Digest.date < day).order_by(col(Digest.date).desc())
+def digest_before(session: Session, *, day: str, kind: str = "daily") -> Digest | None:
+    """The latest issue of `kind` dated before `day`: where the next period starts."""
+    query = (
+        select(Digest)
+        .where(Digest.date < day, Digest.kind == kind)
+        .order_by(col(Digest.date).desc())
+    )
     return session.exec(query.limit(1)).first()
 
 
-def recent_digests(session: Session, *, limit: int = 60) -> list[Digest]:
-    """The latest issues, newest first."""
-    query = select(Digest).order_by(col(Digest.date).desc()).limit(limit)
+def recent_digests(session: Session, *, limit: int = 60, kind: str = "daily") -> list[Digest]:
+    """The latest issues of `kind`, newest first."""
+    query = select(Digest).where(Digest.kind == kind).order_by(col(Digest.date).desc()).limit(limit)
     return list(session.exec(query))
+
+
+def digests_between(session: Session, *, since: str, until: str) -> list[Digest]:
+    """Daily issues dated in (since, until]: what a weekly issue gathers."""
+    query = (
+        select(Digest)
+        .where(Digest.kind == "daily", Digest.date > since, Digest.date <= until)
+        .order_by(col(Digest.date))
+    )
+    return list(session.exec(query))
+
+
+def draft_intro(session: Session, *, day: str, kind: str = "daily") -> str:
+    """The editorial intro curators wrote for the coming issue ('' when none)."""
+    row = session.exec(
+        select(IssueDraft).where(IssueDraft.date == day, IssueDraft.kind == kind)
+    ).first()
+    return row.intro if row else ""
+
+
+def save_intro(
+    session: Session, *, day: str, kind: str, intro: str, user: str, now: datetime
+) -> None:
+    """Keep the intro for the issue of `day`; an issue already built gets it too."""
+    row = session.exec(
+        select(IssueDraft).where(IssueDraft.date == day, IssueDraft.kind == kind)
+    ).first()
+    row = row or IssueDraft(kind=kind, date=day, updated_at=now)
+    row.intro, row.updated_at, row.updated_by = intro, now, user
+    session.add(row)
+    saved = digest_on(session, day=day, kind=kind)
+    if saved is not None:
+        saved.intro = intro or None
+        session.add(saved)
 
 
 def insert_digest(session: Session, digest: Digest) -> Digest:
@@ -86,7 +124,7 @@ def insert_digest(session: Session, digest: Digest) -> Digest:
             session.add(digest)
         return digest
     except IntegrityError:
-        found = digest_on(session, day=digest.date)
+        found = digest_on(session, day=digest.date, kind=digest.kind)
         if found is None:
             raise
         return found

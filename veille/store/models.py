@@ -146,20 +146,29 @@ class Subscriber(SQLModel, table=True):
     confirmed_at: datetime | None = None
     unsubscribed_at: datetime | None = None
     failures: int = 0  # permanent SMTP rejections in a row
+    # Migration 0004n: the reader's own choices, and bounce reports read from the mailbox
+    frequency: str = "daily"  # daily | weekly
+    paused: bool = False
+    soft_bounces: int = 0  # temporary bounce reports in a row
+    bounce_note: str | None = None  # the last bounce report: status and diagnostic
+    bounced_at: datetime | None = None
 
 
 class Digest(SQLModel, table=True):
     """One issue of the daily digest; its entries are frozen when it is built."""
 
     __tablename__ = "digest"
+    __table_args__ = (Index("ix_digest_kind_date", "kind", "date", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
-    date: str = Field(unique=True, index=True)  # YYYY-MM-DD, the issue's permalink
+    date: str = Field(index=True)  # YYYY-MM-DD, the issue's permalink (with its kind)
     created_at: datetime
     period_start: datetime | None = None
     period_end: datetime | None = None
     entries: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     item_count: int = 0
     sent_at: datetime | None = None
+    kind: str = "daily"  # daily | weekly (migration 0004n)
+    intro: str | None = None  # the curators' editorial note for this issue
 
 
 class Delivery(SQLModel, table=True):
@@ -176,6 +185,30 @@ class Delivery(SQLModel, table=True):
     message_id: str | None = None
     sent_at: datetime | None = None
     updated_at: datetime
+
+
+class Feedback(SQLModel, table=True):
+    """A reader's "off topic?" report on an item, once per reader (migration 0004n)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("item_id", "reporter", name="uq_feedback"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    reporter: str  # "s:<subscriber id>", or "a:<keyed hash of the client address>"
+    created_at: datetime
+
+
+class IssueDraft(SQLModel, table=True):
+    """The editorial intro curators write on the preview before the issue is built."""
+
+    __tablename__ = "issue_draft"
+    __table_args__ = (UniqueConstraint("kind", "date", name="uq_issue_draft"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = "daily"
+    date: str
+    intro: str = ""
+    updated_at: datetime
+    updated_by: str | None = None
 
 
 class JobRun(SQLModel, table=True):

@@ -128,15 +128,23 @@ def count_items(session: Session, *, filters: QueueFilter, limit: int | None = N
 
 
 def candidates(
-    session: Session, *, filters: QueueFilter, limit: int
+    session: Session, *, filters: QueueFilter, limit: int, also: list[int] | None = None
 ) -> list[tuple[int, dict[str, float], int]]:
-    """(id, scores, source id) of the newest matching items: what the review order ranks."""
+    """(id, scores, source id) of the newest matching items: what the review order ranks;
+    plus the items of `also` (readers' reports) that match, however old."""
     query = (
         _matching(session, filters, Item.id, Item.scores, Item.source_id)
         .order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
         .limit(limit)
     )
-    return [(int(i), s or {}, int(src)) for i, s, src in session.exec(query).all()]
+    rows = [(int(i), s or {}, int(src)) for i, s, src in session.exec(query).all()]
+    missing = sorted(set(also or ()) - {r[0] for r in rows})
+    if missing:
+        extra = _matching(session, filters, Item.id, Item.scores, Item.source_id).where(
+            col(Item.id).in_(missing)
+        )
+        rows += [(int(i), s or {}, int(src)) for i, s, src in session.exec(extra).all()]
+    return rows
 
 
 def page_ids(

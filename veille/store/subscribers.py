@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from veille.store.models import Delivery, Subscriber
@@ -24,6 +27,25 @@ def all_subscribers(session: Session, *, status: str | None = None) -> list[Subs
     return list(session.exec(query))
 
 
+def search(
+    session: Session, *, text: str = "", status: str | None = None, limit: int = 200
+) -> list[Subscriber]:
+    """Subscribers whose address contains `text`, newest first."""
+    query = select(Subscriber).order_by(col(Subscriber.created_at).desc(), col(Subscriber.id))
+    if text.strip():
+        query = query.where(col(Subscriber.email).contains(text.strip().lower()))
+    if status is not None:
+        query = query.where(Subscriber.status == status)
+    return list(session.exec(query.limit(limit)))
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Subscribers per status (every status listed, zero included)."""
+    rows = session.exec(select(Subscriber.status, func.count()).group_by(Subscriber.status))
+    found = {str(s): int(n) for s, n in rows.all()}
+    return {s: found.get(s, 0) for s in (*STATUSES, *sorted(set(found) - set(STATUSES)))}
+
+
 def confirmed(session: Session) -> list[Subscriber]:
     return all_subscribers(session, status="confirmed")
 
@@ -34,3 +56,21 @@ def delete(session: Session, *, subscriber: Subscriber) -> None:
         session.delete(delivery)
     session.flush()
     session.delete(subscriber)
+
+
+def record_bounce(
+    session: Session, *, email: str, hard: bool, note: str, now: datetime, limit: int
+) -> bool | None:
+    """A bounce report for `email`: None when no such subscriber, else whether the address
+    is now suspended (`bounced`): at once for a hard bounce, after `limit` soft ones."""
+    sub = by_email(session, email=email)
+    if sub is None:
+        return None
+    sub.bounce_note, sub.bounced_at = note, now
+    if not hard:
+        sub.soft_bounces += 1
+    suspend = hard or sub.soft_bounces >= limit
+    if suspend and sub.status in ("confirmed", "pending"):
+        sub.status = "bounced"
+    session.add(sub)
+    return suspend

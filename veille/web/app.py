@@ -24,11 +24,25 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from veille import i18n
+from veille.digest import brand as branding
 from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import open_store, utcnow
-from veille.web import auth, checks, limits, model, preview, public, review, sources, stats
+from veille.web import (
+    auth,
+    checks,
+    limits,
+    model,
+    preview,
+    public,
+    reader,
+    review,
+    sources,
+    stats,
+    stories,
+    subscribers,
+)
 from veille.web.modelcache import ModelCache
 from veille.web.render import LANG_COOKIE, N_, Renderer, local_path, renderer
 from veille.web.session import MAX_AGE, load_curator
@@ -44,6 +58,10 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+# The public archive shows each story's lead image from its own site, as the email does.
+ARCHIVE_CSP = SECURITY_HEADERS["Content-Security-Policy"].replace(
+    "img-src 'self' data:", "img-src 'self' data: https:"
+)
 ERRORS = {
     400: (N_("Bad request"), N_("This request could not be understood.")),
     401: (N_("Login required"), N_("Log in to see this page.")),
@@ -103,10 +121,14 @@ def create_app(
         JobRunner(engine), retrain, on_done=app.state.model.reload
     )
     app.state.csrf_exempt = set()
+    app.state.feedback_limit = reader.RateLimit(settings.feedback_per_hour)
+    app.state.brand = branding.from_settings(settings)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
         response = await call_next(request)
+        if request.url.path.startswith("/digests/"):
+            response.headers.setdefault("Content-Security-Policy", ARCHIVE_CSP)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if request.url.path != "/health" and not request.url.path.startswith(
@@ -129,7 +151,19 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _error_pages(app)
     public.mount_archive(app)
-    for module in (auth, review, preview, sources, model, stats, checks, public):
+    for module in (
+        auth,
+        stories,  # before review: its /review/items/{id}/{action} would take theirs
+        review,
+        preview,
+        subscribers,
+        sources,
+        model,
+        stats,
+        checks,
+        public,
+        reader,
+    ):
         app.include_router(module.router)
 
     @app.get("/")

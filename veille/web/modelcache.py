@@ -74,13 +74,19 @@ class ModelCache:
         found = dict(getattr(model, "thresholds", None) or {})
         return {t: float(found.get(t, DEFAULT_THRESHOLD)) for t in TOPICS}
 
-    def review_order(self, candidates: list[tuple[int, dict[str, float], int]]) -> list[int]:
-        """Candidate ids, most useful to review first (the classifier's active-learning order,
-        which also spreads them over sources)."""
+    def review_order(
+        self,
+        candidates: list[tuple[int, dict[str, float], int]],
+        reports: dict[int, int] | None = None,
+    ) -> list[int]:
+        """Candidate ids, most useful to review first (readers' reports first, then the
+        classifier's active-learning order, which also spreads them over sources)."""
         from veille import classify
 
+        reports = reports or {}
         wrapped = [
-            classify.ReviewCandidate(id=i, scores=s, source=str(src)) for i, s, src in candidates
+            classify.ReviewCandidate(id=i, scores=s, source=str(src), reports=reports.get(i, 0))
+            for i, s, src in candidates
         ]
         return list(classify.review_order(wrapped, self.thresholds()))
 

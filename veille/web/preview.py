@@ -23,7 +23,7 @@ from veille import i18n
 from veille.digest import issue
 from veille.digest.entry import cut, plain_text
 from veille.digest.select import Plan
-from veille.store import curation, reviews, session_scope, utcnow
+from veille.store import curation, digests, reviews, session_scope, utcnow
 from veille.store.models import Item
 from veille.web.auth import require_curator
 from veille.web.render import renderer
@@ -106,6 +106,27 @@ def _move(session: Session, request: Request, item_id: int, step: int, user: str
             )
         return True
     return False
+
+
+@router.post(PAGE + "/intro")
+def save_intro(
+    request: Request,
+    user: Annotated[Curator, Depends(require_curator)],
+    intro: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """The editorial intro of the next issue: a few words above the entries (empty: none)."""
+    with session_scope(request.app.state.engine) as s:
+        plan = next_issue(s, request, utcnow())
+        digests.save_intro(
+            s,
+            day=plan.day.isoformat(),
+            kind=plan.kind,
+            intro=plain_text(intro),
+            user=user.name,
+            now=utcnow(),
+        )
+    log.info("digest intro", extra={"user": user.name, "item": plan.day.isoformat()})
+    return RedirectResponse(f"{PAGE}#intro", status_code=303)
 
 
 @router.post(PAGE + "/items/{item_id:id}/{action}")

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from veille import doctor, metrics, publish
-from veille.digest import issue, subscribers
+from veille.digest import issue, subscribers, tokens
 from veille.errors import VeilleError
 from veille.settings import Settings
 from veille.store import Subscriber, session_scope, utcnow
@@ -48,9 +48,16 @@ def _page(request: Request, title: str, message: str, status: int = 200, **ctx) 
     )
 
 
+def _resubscribe(request: Request) -> tuple[str, str]:
+    return ("/subscribe", renderer(request).gettext(request, "Subscribe again."))
+
+
 @router.get("/subscribe")
-def subscribe_form(request: Request) -> Response:
-    return renderer(request).page(request, "subscribe.html", topics=TOPICS, error=None)
+def subscribe_form(request: Request, email: str = "") -> Response:
+    """The form; the archive's subscribe box sends the address here to fill it in."""
+    return renderer(request).page(
+        request, "subscribe.html", topics=TOPICS, error=None, email=email[:320]
+    )
 
 
 @router.post("/subscribe")
@@ -60,6 +67,7 @@ def subscribe(
     email: str = Form(...),
     lang: str = Form("fr"),
     topics: list[str] = Form(default_factory=list),
+    frequency: str = Form("daily"),
 ) -> Response:
     """The same answer, after the same work, whether the address is new, pending or confirmed;
     the confirmation email goes out after the response (its time tells nothing either)."""
@@ -75,11 +83,18 @@ def subscribe(
         may_mail = state.subscribe_limits.allow_mail(client, address, now)
         with session_scope(state.engine) as session:
             sub, needs_mail = subscribers.add(
-                session, email=address, now=now, lang=lang, topics=topics or list(TOPICS)
+                session,
+                email=address,
+                now=now,
+                lang=lang,
+                topics=topics or list(TOPICS),
+                frequency=frequency,
             )
     except VeilleError as exc:
         error = messages.subscribe_error(exc, lambda text: render.gettext(request, text), email)
-        return render.page(request, "subscribe.html", status=400, topics=TOPICS, error=error)
+        return render.page(
+            request, "subscribe.html", status=400, topics=TOPICS, error=error, email=email[:320]
+        )
     if needs_mail and may_mail:
         background.add_task(_send_confirmation, sub, state.settings, now)
     return _page(request, "Check your inbox", "We sent you a link to confirm your subscription.")
@@ -108,9 +123,30 @@ def confirm(request: Request, token: str) -> Response:
     return _page(request, "Subscription confirmed", "You will receive the digest every morning.")
 
 
+def _bad_unsubscribe(request: Request) -> Response:
+    return _page(
+        request,
+        "Link not valid",
+        "This unsubscribe link is damaged or not one of ours: nothing was changed. "
+        "Copy the whole link from the email, or write to us by replying to it.",
+        status=400,
+    )
+
+
 @router.get("/unsubscribe/{token}")
 def unsubscribe_form(request: Request, token: str) -> Response:
-    return renderer(request).page(request, "unsubscribe.html", token=token)
+    state = request.app.state
+    try:
+        sid, email = tokens.read_unsubscribe(state.secret, token)
+    except VeilleError:
+        return _bad_unsubscribe(request)
+    with session_scope(state.engine) as session:
+        sub = session.get(Subscriber, sid)
+        gone = sub is None or sub.email != email or sub.status == "unsubscribed"
+    preferences = tokens.preferences_token(state.secret, subscriber_id=sid, email=email)
+    return renderer(request).page(
+        request, "unsubscribe.html", token=token, email=email, gone=gone, preferences=preferences
+    )
 
 
 @router.post("/unsubscribe/{token}")
@@ -121,8 +157,13 @@ def unsubscribe(request: Request, token: str) -> Response:
         with session_scope(state.engine) as session:
             subscribers.unsubscribe(session, secret=state.secret, token=token, now=utcnow())
     except VeilleError:
-        return _page(request, "Link not valid", "This unsubscribe link is invalid.", status=400)
-    return _page(request, "Unsubscribed", "You will not receive the digest any more.")
+        return _bad_unsubscribe(request)
+    return _page(
+        request,
+        "Unsubscribed",
+        "You will not receive the digest any more.",
+        link=_resubscribe(request),
+    )
 
 
 @router.get("/healthz")

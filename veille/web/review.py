@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from veille.store import reviews, session_scope, utcnow
+from veille.store import feedback, reviews, session_scope, utcnow
 from veille.store.labels import doc_of
 from veille.store.models import Item
 from veille.types import TOPICS
@@ -72,6 +72,7 @@ def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
     """What each item's card shows, in the order of `ids`."""
     rows = reviews.load_items(session, ids=ids)
     others = reviews.story_others(session, items=[item for item, _ in rows])
+    reports = feedback.counts(session, item_ids=ids)
     thresholds = request.app.state.model.thresholds()
     return [
         {
@@ -80,6 +81,7 @@ def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
             "others": others.get(item.id, []),
             "labels": reviews.effective_labels(item),
             "thresholds": thresholds,
+            "reports": reports.get(item.id, 0),
         }
         for item, source in rows
     ]
@@ -96,8 +98,10 @@ def queue(request: Request) -> Response:
         total = reviews.count_items(s, filters=filters, limit=None if bare else COUNT_CAP + 1)
         start = (page - 1) * PAGE
         if sort == "useful":
+            reported = feedback.reported_unreviewed(s) if filters.reviewed != "yes" else {}
             ranked = state.model.review_order(
-                reviews.candidates(s, filters=filters, limit=CANDIDATES)
+                reviews.candidates(s, filters=filters, limit=CANDIDATES, also=list(reported)),
+                reported,
             )
             ids, more = ranked[start : start + PAGE], len(ranked) > start + PAGE
         else:

@@ -1,0 +1,104 @@
+"""Curators fix stories: merge two stories the dedupe missed, split an item out of a wrong one.
+
+Dedupe gives a story only to an item it sees for the first time, so a later pull never moves
+an item a curator placed: the fix stays. Each fix is a Review row ("merge", "split") with the
+item's story before and after, so the item's history shows who did it and when; the next
+issue reads the stories as they are (one entry per story). The representative of every story
+touched is chosen again by the dedupe's own rule.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from veille import dedupe
+from veille.errors import VeilleError
+from veille.store import reviews
+from veille.store import stories as q
+from veille.store.models import Item, Review
+
+
+class StoryFixError(VeilleError):
+    """A merge or split that cannot be done (unknown item, the same story…)."""
+
+
+def _item(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise StoryFixError(f"no item {item_id}")
+    return item
+
+
+def merge(session: Session, *, item_id: int, other_id: int, user: str, now: datetime) -> int:
+    """Put every item of `item_id`'s story into `other_id`'s story; returns that story."""
+    item, other = _item(session, item_id), _item(session, other_id)
+    if item.id == other.id:
+        raise StoryFixError("an item cannot be merged with itself")
+    if other.story_id is None:
+        other.story_id = q.new_story(session, now=now)
+        session.add(other)
+    if item.story_id == other.story_id:
+        raise StoryFixError(f"items {item_id} and {other_id} are already one story")
+    target, old = other.story_id, item.story_id
+    movers = [item]
+    if old is not None:
+        movers = list(session.exec(select(Item).where(col(Item.story_id) == old)))
+    for mover in movers:
+        _record(session, mover, "merge", target, user, now)
+        mover.story_id = target
+        session.add(mover)
+    session.flush()
+    _settle(session, {target, old} - {None}, now)
+    return target
+
+
+def split(session: Session, *, item_id: int, user: str, now: datetime) -> int:
+    """Take `item_id` out of its story into a story of its own; returns the new story."""
+    item = _item(session, item_id)
+    old = item.story_id
+    if old is not None:
+        mates = session.exec(
+            select(Item.id).where(col(Item.story_id) == old, col(Item.id) != item.id)
+        ).first()
+        if mates is None:
+            raise StoryFixError(f"item {item_id} is alone in its story already")
+    new = q.new_story(session, now=now)
+    _record(session, item, "split", new, user, now)
+    item.story_id = new
+    session.add(item)
+    session.flush()
+    _settle(session, {new, old} - {None}, now)
+    return new
+
+
+def _record(
+    session: Session, item: Item, action: str, story: int, user: str, now: datetime
+) -> None:
+    # The curation state is kept whole in before/after, so an undo of this row leaves it as is.
+    state = reviews._snapshot(item)
+    session.add(
+        Review(
+            item_id=item.id or 0,
+            user=user,
+            at=now,
+            action=action,
+            before={**state, "story_id": item.story_id},
+            after={**state, "story_id": story},
+        )
+    )
+
+
+def _settle(session: Session, story_ids: set[int], now: datetime) -> None:
+    members = q.stories_members(session, story_ids=story_ids)
+    rows = [
+        (
+            story_id,
+            dedupe.choose_representative([dedupe.StoryMember(*m) for m in found]),
+            len(found),
+        )
+        for story_id, found in members.items()
+        if found
+    ]
+    q.set_stories(session, rows=rows, now=now)

@@ -1,0 +1,189 @@
+"""A reader's own pages, reached from every email without an account: preferences (topics,
+language, daily or weekly, pause, unsubscribe) and the one-click "off topic?" report.
+
+Both links are signed (digest/tokens.py). A report is stored once per (item, reader) however
+often the link is followed; the public archive's anonymous links count once per client
+address (kept as a keyed hash, never in clear). Every client gets at most
+VEILLE_FEEDBACK_PER_HOUR report requests an hour, valid or not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from veille import metrics
+from veille.digest import subscribers, tokens
+from veille.errors import VeilleError
+from veille.store import Subscriber, session_scope, utcnow
+from veille.store import feedback as reports
+from veille.types import TOPICS
+from veille.web.render import renderer
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+class RateLimit:
+    """At most `limit` events per key within a sliding `window` of seconds."""
+
+    def __init__(
+        self, limit: int, window: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            events = self._events[key]
+            while events and events[0] <= now - self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            return True
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _message(request: Request, title: str, message: str, status: int = 200, **ctx) -> Response:  # noqa: ANN003
+    render = renderer(request)
+    return render.page(
+        request,
+        "public.html",
+        status=status,
+        title=render.gettext(request, title),
+        message=render.gettext(request, message),
+        **ctx,
+    )
+
+
+def _bad_link(request: Request) -> Response:
+    return _message(
+        request,
+        "Link not valid",
+        "This link is damaged or no longer valid. Copy the whole link from the email, "
+        "or subscribe again.",
+        status=400,
+        link=("/subscribe", renderer(request).gettext(request, "Subscribe")),
+    )
+
+
+def _preferences_page(request: Request, token: str, sub, status: int = 200, **ctx) -> Response:  # noqa: ANN001, ANN003
+    unsubscribe = tokens.unsubscribe_token(
+        request.app.state.secret, subscriber_id=sub.id or 0, email=sub.email
+    )
+    return renderer(request).page(
+        request,
+        "preferences.html",
+        status=status,
+        token=token,
+        sub=sub,
+        unsubscribe_token=unsubscribe,
+        topics=TOPICS,
+        weekly_day=request.app.state.settings.weekly_day,
+        **ctx,
+    )
+
+
+@router.get("/preferences/{token}")
+def preferences(request: Request, token: str) -> Response:
+    try:
+        with session_scope(request.app.state.engine) as s:
+            sub = subscribers.reader(s, secret=request.app.state.secret, token=token)
+    except VeilleError:
+        return _bad_link(request)
+    return _preferences_page(request, token, sub, saved=False, error=None)
+
+
+@router.post("/preferences/{token}")
+def save_preferences(
+    request: Request,
+    token: str,
+    topics: list[str] = Form(default_factory=list),
+    lang: str = Form("fr"),
+    frequency: str = Form("daily"),
+    paused: str = Form(""),
+) -> Response:
+    state = request.app.state
+    try:
+        with session_scope(state.engine) as s:
+            subscribers.reader(s, secret=state.secret, token=token)
+    except VeilleError:
+        return _bad_link(request)
+    try:
+        with session_scope(state.engine) as s:
+            sub = subscribers.update_preferences(
+                s,
+                secret=state.secret,
+                token=token,
+                topics=topics,
+                lang=lang,
+                frequency=frequency,
+                paused=bool(paused),
+            )
+    except VeilleError as exc:
+        with session_scope(state.engine) as s:
+            sub = subscribers.reader(s, secret=state.secret, token=token)
+        return _preferences_page(request, token, sub, status=400, saved=False, error=str(exc))
+    log.info("preferences saved", extra={"item": sub.id})
+    return _preferences_page(request, token, sub, saved=True, error=None)
+
+
+@router.get("/feedback/{token}")
+def report_off_topic(request: Request, token: str) -> Response:
+    state, client = request.app.state, _client(request)
+    if not state.feedback_limit.allow(client):
+        metrics.FEEDBACK.labels(outcome="refused").inc()
+        log.warning("feedback throttled", extra={"address": client})
+        return _message(
+            request,
+            "Too many reports",
+            "Too many reports from your connection in the last hour. Try again later.",
+            status=429,
+        )
+    try:
+        sid, item_id = tokens.read_feedback(state.secret, token)
+        reporter = _reporter(request, sid)
+        with session_scope(state.engine) as s:
+            if sid != tokens.ANONYMOUS and s.get(Subscriber, sid) is None:
+                raise tokens.LinkError("this report link is for an address no longer subscribed")
+            stored = reports.report(s, item_id=item_id, reporter=reporter, now=utcnow())
+        if stored is None:
+            raise tokens.LinkError("this report link is for a story no longer kept")
+    except VeilleError:
+        metrics.FEEDBACK.labels(outcome="invalid").inc()
+        return _bad_link(request)
+    metrics.FEEDBACK.labels(outcome="new" if stored else "repeat").inc()
+    log.info("reader report", extra={"item": item_id, "new": stored})
+    if not stored:
+        return _message(
+            request,
+            "Already reported",
+            "You had reported this story already; the curators will look at it. Thank you.",
+        )
+    return _message(
+        request,
+        "Thank you",
+        "The curators will look at this story: your report helps the veille stay on topic.",
+    )
+
+
+def _reporter(request: Request, sid: int) -> str:
+    if sid != tokens.ANONYMOUS:
+        return f"s:{sid}"
+    key = request.app.state.secret.encode()
+    digest = hmac.new(key, _client(request).encode(), hashlib.sha256).hexdigest()[:20]
+    return f"a:{digest}"
