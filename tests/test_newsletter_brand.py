@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.fixtures.digest.seed import seed_items
 from tests.newsletter_helpers import NOW, branded, png
+from veille import publish
 from veille.digest import issue as issues
 from veille.errors import ConfigError
 from veille.settings import LOGO_MAX_BYTES, Settings, load_settings
@@ -39,7 +40,7 @@ def test_a_bad_logo_is_one_clear_line(
     with pytest.raises(ConfigError) as err:
         load_settings(_env_file=None)
     text = str(err.value)
-    assert text.startswith("VEILLE_LOGO:") and message in text and "\n" not in text
+    assert text.startswith("VEILLE_LOGO=") and message in text and "\n" not in text
 
 
 @pytest.mark.parametrize("colour", ["blue", "#12345", "#ggg", "rgb(1,2,3)", "#1234567"])
@@ -47,7 +48,7 @@ def test_a_colour_that_is_not_a_colour_is_refused(
     monkeypatch: pytest.MonkeyPatch, colour: str
 ) -> None:
     monkeypatch.setenv("VEILLE_ACCENT_COLOR", colour)
-    with pytest.raises(ConfigError, match=r"^VEILLE_ACCENT_COLOR: .*is not a colour"):
+    with pytest.raises(ConfigError, match=r"^VEILLE_ACCENT_COLOR=.*: not a colour"):
         load_settings(_env_file=None)
 
 
@@ -66,6 +67,7 @@ def test_served_archive_links_its_stylesheet_logo_and_subscribe_box(
     app = create_app(mine)
     seed_items(app.state.engine, NOW)
     issues.run(app.state.engine, settings=mine, now=NOW, deliver=False)
+    publish.publish_all(app.state.engine, settings=mine, now=NOW)  # the archive
     with TestClient(app) as client:
         for path in ("index.html", "2026-11-25.html", "topics/social_innovation.html"):
             page = client.get(f"/digests/{path}")
@@ -89,6 +91,7 @@ def test_served_archive_links_its_stylesheet_logo_and_subscribe_box(
 def test_neutral_defaults_are_french(settings: Settings) -> None:
     app = create_app(settings)
     issues.run(app.state.engine, settings=settings, now=NOW, deliver=False)
+    publish.publish_all(app.state.engine, settings=settings, now=NOW)  # the archive
     seed_items(app.state.engine, NOW)
     with TestClient(app) as client:
         form = client.get("/subscribe")

@@ -16,7 +16,7 @@ from sqlmodel import select
 from tests.e2e.seed import PASSWORD, add_user, csrf_of, use_light_hashing
 from tests.fixtures.digest.seed import seed_items
 from tests.newsletter_helpers import NOW, branded, html_of, links, outbox, path_of, text_of
-from veille import metrics
+from veille import metrics, publish
 from veille.digest import issue as issues
 from veille.digest import tokens
 from veille.settings import Settings
@@ -63,6 +63,7 @@ def test_subscribe_choose_weekly_report_and_the_curator_sees_it_first(site) -> N
 
     # Wednesday: the daily issue.
     issues.run(client.app.state.engine, settings=settings, now=NOW)
+    publish.publish_all(client.app.state.engine, settings=settings, now=NOW)  # the archive
     (daily,) = outbox(settings, "2026-11-25/*.eml")
     html = html_of(daily)
     assert daily["Subject"].startswith("La Lettre des Communs du 25 novembre 2026")
@@ -103,6 +104,9 @@ def test_subscribe_choose_weekly_report_and_the_curator_sees_it_first(site) -> N
 
     # Thursday: the weekly issue only (nothing new for a daily one, and Léa left daily anyway).
     issues.run(client.app.state.engine, settings=settings, now=NOW + timedelta(days=1))
+    publish.publish_all(
+        client.app.state.engine, settings=settings, now=NOW + timedelta(days=1)
+    )  # the archive
     assert outbox(settings, "2026-11-26/*.eml") == []
     (weekly,) = outbox(settings, "weekly-2026-11-26/*.eml")
     assert "semaine du 26 novembre 2026" in weekly["Subject"]

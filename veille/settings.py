@@ -252,7 +252,7 @@ class Settings(BaseSettings):
     def _check_colour(cls, value: str) -> str:
         value = value.strip()
         if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", value):
-            raise ValueError(f"{value!r} is not a colour such as #2b5fa8 or #c30")
+            raise ValueError("not a colour: use #rrggbb or #rgb, such as #2b5fa8 or #c30")
         return value.lower()
 
     @field_validator("weekly_day")
@@ -260,7 +260,7 @@ class Settings(BaseSettings):
     def _check_day(cls, value: str) -> str:
         day = value.strip().lower()
         if day not in WEEKDAYS and day not in WEEKDAYS_FR:
-            raise ValueError(f"{value!r} is not a day of the week such as monday or lundi")
+            raise ValueError("not a day of the week: use monday … sunday or lundi … dimanche")
         return WEEKDAYS[WEEKDAYS_FR.index(day)] if day in WEEKDAYS_FR else day
 
     @property

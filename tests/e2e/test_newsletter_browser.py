@@ -19,6 +19,7 @@ from tests.e2e.seed import PASSWORD, add_user, use_light_hashing
 from tests.e2e.test_browser import Served, _port
 from tests.fixtures.digest.seed import seed_items
 from tests.newsletter_helpers import NOW, branded, html_of, outbox, png, text_of
+from veille import publish
 from veille.digest import issue as issues
 from veille.settings import Settings
 from veille.web.app import create_app
@@ -41,6 +42,7 @@ def test_a_reader_subscribes_goes_weekly_and_reports_an_entry(
     ids = seed_items(engine, NOW)
     add_user(engine, "ana")
     issues.run(engine, settings=mine, now=NOW)  # the archive exists; nobody to send to yet
+    publish.publish_all(engine, settings=mine, now=NOW)  # the archive
     SHOTS.mkdir(exist_ok=True)
     blocked: list[str] = []
     with Served(app, port) as served:
@@ -74,6 +76,7 @@ def test_a_reader_subscribes_goes_weekly_and_reports_an_entry(
 
         # The day's issue reaches the new subscriber; look at it as a mail client would.
         issues.run(engine, settings=mine, now=NOW)
+        publish.publish_all(engine, settings=mine, now=NOW)  # the archive
         (daily,) = outbox(mine, "2026-11-25/*.eml")
         html = html_of(daily)
         logo = "data:image/png;base64," + base64.b64encode(png()).decode()
@@ -110,6 +113,7 @@ def test_a_reader_subscribes_goes_weekly_and_reports_an_entry(
 
         # Thursday: only the weekly issue goes to Léa.
         issues.run(engine, settings=mine, now=NOW + timedelta(days=1))
+        publish.publish_all(engine, settings=mine, now=NOW + timedelta(days=1))  # the archive
         assert outbox(mine, "2026-11-26/*.eml") == []
         assert len(outbox(mine, "weekly-2026-11-26/*.eml")) == 1
 
