@@ -182,3 +182,17 @@ def test_sources_import_into_a_missing_folder_is_one_line(
         f"{target}: cannot save the sources file: create the folder {target.parent}, or set "
         "VEILLE_SOURCES to a file in a folder that exists"
     )
+
+
+def test_the_scheduled_pull_fails_when_every_source_failed(cli_env: Settings) -> None:
+    from veille.errors import SourceError
+    from veille.scheduler.jobs import make_jobs
+
+    cli_env.sources.write_text(
+        f"sources:\n  - name: Feed\n    url: http://127.0.0.1:{_closed_port()}/feed\n"
+    )
+    engine = open_store(cli_env.db_url)
+    settings = cli_env.model_copy(update={"retries": 0})
+    with pytest.raises(SourceError, match=r"^all 1 sources failed \(network down\?\)"):
+        make_jobs(engine, settings).pull(utcnow())
+    engine.dispose()

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from veille import pipeline, publish
 from veille.digest import issue
+from veille.errors import SourceError
 from veille.pipeline.retrain import corrections_since_training, retrain_job
 from veille.scheduler import Jobs
 from veille.settings import Settings
@@ -18,6 +19,11 @@ def make_jobs(engine: Engine, settings: Settings) -> Jobs:
     def pull(now: datetime) -> dict[str, int]:
         # feeds.yaml is read at every run, so an edit takes effect without a restart.
         report = pipeline.pull(engine, settings, specs=load_sources(settings.sources), now=now)
+        if report.sources and report.failed == report.sources:
+            # Recorded as a failed run: `veille run` exits 1, `veille status` shows it.
+            raise SourceError(
+                f"all {report.sources} sources failed (network down?): veille sources list"
+            )
         return {
             "sources": report.sources,
             "ok": report.ok,
