@@ -164,21 +164,28 @@ class Browser:
         self.box, self.cookies = box, SimpleCookie()
         self.set_cookies: list[str] = []
 
-    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs: object
+    ) -> httpx.Response:
         cookie = "; ".join(f"{k}={m.value}" for k, m in self.cookies.items())
         reply = httpx.request(
-            method, self.box.url(path), headers={"Cookie": cookie}, timeout=30, **kwargs
+            method,
+            self.box.url(path),
+            headers={"Cookie": cookie, **(headers or {})},
+            timeout=30,
+            **kwargs,
         )
         for header in reply.headers.get_list("set-cookie"):
             self.set_cookies.append(header)
             self.cookies.load(header)
         return reply
 
-    def login(self, name: str, password: str) -> str:
+    def login(self, name: str, password: str, headers: dict[str, str] | None = None) -> str:
         token = _csrf(self.request("GET", "/login").text)
         reply = self.request(
             "POST",
             "/login",
+            headers=headers,
             data={"name": name, "password": password, "next": "/sources", "csrf_token": token},
         )
         assert reply.status_code == 303, reply.text
@@ -234,7 +241,9 @@ def test_writable_config_folder_is_seeded_and_the_sources_page_saves(
         assert doctor.returncode == 1 and "Traceback" not in doctor.stdout + doctor.stderr
         _admin(service)
         browser = Browser(service)
-        token = browser.login("marie", "un mot de passe assez long")
+        # Forwarded headers from anyone but Caddy's address (VEILLE_TRUSTED_PROXIES) are ignored.
+        forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+        token = browser.login("marie", "un mot de passe assez long", headers=forged)
         assert any("veille_session=" in c and "secure" in c.lower() for c in browser.set_cookies)
         reply = _toggle_first_source(browser, token)
         assert reply.status_code == 303, reply.text
@@ -244,6 +253,7 @@ def test_writable_config_folder_is_seeded_and_the_sources_page_saves(
     finally:
         log = service.stop()
     assert "seeded with the sources shipped in the image" in log
+    assert "login user=marie address=127.0.0.1" in log and "203.0.113.9" not in log
     assert "Traceback" not in log
 
 

@@ -206,3 +206,23 @@ def test_healthz_fails_when_pulls_are_stale(settings: Settings) -> None:
             web.state.engine, "Active", "https://active.example.net/feed", last_success_at=utcnow()
         )
         assert client.get("/healthz").status_code == 200
+
+
+def test_every_doctor_message_has_a_french_translation() -> None:
+    import ast
+
+    from veille import i18n
+
+    tree = ast.parse((ROOT / "veille" / "doctor.py").read_text())
+    msgids = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") == "N_"
+        and isinstance(node.args[0], ast.Constant)
+    }
+    fr = i18n.translations("fr", "web")
+    same = {"SMTP", "migrations", "{url}", "{sender}", "{reason}", "version {version}"}
+    missing = sorted(m for m in msgids - same if fr.gettext(m) == m)
+    assert not missing, missing
+    assert len(msgids) > 40

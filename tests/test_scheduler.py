@@ -18,7 +18,7 @@ from veille.errors import ConfigError
 from veille.scheduler import Jobs, Plan, build_scheduler, is_alive, next_runs, run_due, upcoming
 from veille.scheduler.plan import occurrence, triggers
 from veille.scheduler.runner import JobRunner
-from veille.settings import Settings
+from veille.settings import load_settings
 from veille.store import JobRun, session_scope
 from veille.store.db import make_engine
 
@@ -229,9 +229,9 @@ def test_database_down_skips_the_run_without_raising(tmp_path) -> None:  # noqa:
     ],
 )
 def test_bad_schedule_settings_are_one_line(field: str, value: str, variable: str) -> None:
-    settings = Settings(_env_file=None, **{field: value})
-    with pytest.raises(ConfigError, match=f"^{variable}: ") as err:
-        Plan.from_settings(settings)
+    # Caught when the settings load, before any schedule is built.
+    with pytest.raises(ConfigError, match=f"^{variable}=") as err:
+        load_settings(_env_file=None, **{field: value})
     assert value in str(err.value) and "\n" not in str(err.value)
 
 

@@ -33,6 +33,7 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 # Free space of the data folder: below the first a warning, below the second an error.
 DISK_WARNING_BYTES = 1_000_000_000
 DISK_ERROR_BYTES = 200_000_000
+CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before calling it unreachable
 
 
 def N_(message: str) -> str:  # noqa: N802  (marks a msgid for the catalog)
@@ -67,9 +68,18 @@ def stale_since(last: datetime | None, started: datetime, now: datetime, hours: 
     return now - (last or started) > timedelta(hours=hours)
 
 
+def engine_for(settings: Settings) -> Engine:
+    """An engine that neither migrates (unlike open_store) nor waits long on a dead server."""
+    from veille.store.db import make_engine
+
+    url = make_url(settings.db_url)
+    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})
+    return make_engine(url.render_as_string(hide_password=False))
+
+
 def run_checks(settings: Settings, *, engine: Engine, now: datetime) -> list[Finding]:
-    """Every check, in the order an admin fixes things. The engine must not be `open_store`'s
-    (that one migrates): `store.db.make_engine(settings.db_url)`."""
+    """Every check, in the order an admin fixes things, over an `engine_for(settings)`."""
     findings = [
         check_base_url(settings),
         check_sender(settings),

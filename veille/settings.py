@@ -177,7 +177,9 @@ class Settings(BaseSettings):
             try:
                 parts.port  # noqa: B018  (raises on a port that is not a number)
             except ValueError:
-                raise ValueError("the port must be a number, e.g. smtp://host:587") from None
+                raise ValueError(
+                    "the port must be a number up to 65535, e.g. smtp://host:587"
+                ) from None
         return value
 
     @field_validator("secret_key", "reply_to", mode="before")

@@ -15,13 +15,12 @@ def doctor_cmd(ctx: typer.Context, sources: SourcesOption = None) -> None:
     Exit code: 0 all ok, 1 warnings, 2 errors."""
     from veille import doctor
     from veille.store import utcnow
-    from veille.store.db import make_engine
 
     st = state(ctx)
     settings = st.settings
     if sources is not None:
         settings = settings.model_copy(update={"sources": sources})
-    engine = make_engine(settings.db_url)  # not open_store: that would apply the migrations
+    engine = doctor.engine_for(settings)  # not open_store: that would apply the migrations
     try:
         findings = doctor.run_checks(settings, engine=engine, now=utcnow())
     finally:

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from veille import pipeline, publish
 from veille.digest import bounces, issue
-from veille.errors import ConfigError
+from veille.errors import ConfigError, SourceError
 from veille.pipeline.retrain import corrections_since_training, retrain_job
 from veille.scheduler import Jobs
 from veille.settings import Settings
@@ -44,6 +44,11 @@ def make_jobs(engine: Engine, settings: Settings) -> Jobs:
                 ).figures()
             except ConfigError as exc:  # the pull itself went well: say so, and why not this
                 log.error("bounces not read: %s", exc, extra={"stage": "bounces"})
+        if report.sources and report.failed == report.sources:
+            # Recorded as a failed run: `veille run` exits 1, `veille status` shows it.
+            raise SourceError(
+                f"all {report.sources} sources failed (network down?): veille sources list"
+            )
         return figures
 
     def digest(now: datetime) -> dict[str, int]:

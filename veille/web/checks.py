@@ -10,7 +10,6 @@ from fastapi.responses import Response
 
 from veille import doctor
 from veille.store import utcnow
-from veille.store.db import make_engine
 from veille.web.auth import require_admin
 from veille.web.render import renderer
 from veille.web.session import Curator
@@ -21,7 +20,7 @@ router = APIRouter()
 @router.get("/checks")
 def checks_page(request: Request, _: Annotated[Curator, Depends(require_admin)]) -> Response:
     settings = request.app.state.settings
-    engine = make_engine(settings.db_url)
+    engine = doctor.engine_for(settings)
     try:
         findings = doctor.run_checks(settings, engine=engine, now=utcnow())
     finally:
