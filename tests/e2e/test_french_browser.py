@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e.seed import add_item
 from tests.e2e.test_browser import SHOTS, _login, site  # noqa: F401 (fixtures)
-from veille.store import session_scope, utcnow
+from veille.store import reviews, session_scope, utcnow
 from veille.store.models import Item
 
 pytestmark = pytest.mark.browser
@@ -102,6 +102,10 @@ def test_every_curator_page_fits_a_phone_and_is_shot(browser, site) -> None:  # 
             scores={"social_innovation": 0.8, "collaborative_consumption": 0.6},
             seen=utcnow() - timedelta(minutes=30 + i),
         )
+    with session_scope(engine) as s:  # a search shows it, marked as reviewed
+        reviews.apply_action(
+            s, item_id=seeded.items["repair"], action="accept", user="ana", now=utcnow()
+        )
     SHOTS.mkdir(parents=True, exist_ok=True)
     shots = []
     for size, viewport in (("375", PHONE), ("1280", DESKTOP)):
@@ -120,6 +124,9 @@ def test_every_curator_page_fits_a_phone_and_is_shot(browser, site) -> None:  # 
             width = page.evaluate("document.scrollingElement.scrollWidth")
             if size == "375":
                 assert width <= 375, (name, width)
+            if name == "search":
+                card = page.locator(f"#item-{seeded.items['repair']}")
+                assert "déjà relu" in card.locator("h2").inner_text()
             shot = SHOTS / f"fr-{name}-{size}.png"
             page.screenshot(path=str(shot), full_page=True)
             shots.append(shot)
