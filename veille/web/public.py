@@ -18,6 +18,7 @@ from veille import metrics, publish
 from veille.digest import issue, subscribers, tokens
 from veille.errors import VeilleError
 from veille.store import Source, Subscriber, session_scope, utcnow
+from veille.settings import WEEKDAYS, WEEKDAYS_FR
 from veille.types import TOPICS
 from veille.web.render import renderer
 
@@ -98,7 +99,7 @@ def confirm(request: Request, token: str) -> Response:
     state = request.app.state
     try:
         with session_scope(state.engine) as session:
-            subscribers.confirm(session, secret=state.secret, token=token, now=utcnow())
+            sub = subscribers.confirm(session, secret=state.secret, token=token, now=utcnow())
     except VeilleError:
         return _page(
             request,
@@ -106,6 +107,12 @@ def confirm(request: Request, token: str) -> Response:
             "This confirmation link is invalid or has expired. Subscribe again.",
             status=400,
         )
+    if sub.frequency == "weekly":
+        render = renderer(request)
+        names = WEEKDAYS_FR if render.lang(request) == "fr" else WEEKDAYS
+        day = names[state.settings.weekly_weekday]
+        message = render.gettext(request, "You will receive the weekly issue every {day}.")
+        return _page(request, "Subscription confirmed", message.format(day=day))
     return _page(request, "Subscription confirmed", "You will receive the digest every morning.")
 
 
