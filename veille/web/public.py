@@ -17,8 +17,8 @@ from sqlmodel import select
 from veille import metrics, publish
 from veille.digest import issue, subscribers, tokens
 from veille.errors import VeilleError
-from veille.store import Source, Subscriber, session_scope, utcnow
 from veille.settings import WEEKDAYS, WEEKDAYS_FR
+from veille.store import Source, Subscriber, session_scope, utcnow
 from veille.types import TOPICS
 from veille.web.render import renderer
 
