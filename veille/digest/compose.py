@@ -249,7 +249,7 @@ def qp_line(line: str, maxlinelen: int = 76) -> str:
     exactly as body_encode wraps. A line ending in whitespace is left to body_encode."""
     if not line or line[-1] in " \t" or "\n" in line or "\r" in line:
         return quoprimime.body_encode(line, maxlinelen)
-    line = _QP_SPECIAL.sub(lambda m: "=%02X" % ord(m.group(0)), line)
+    line = _QP_SPECIAL.sub(lambda m: f"={ord(m.group(0)):02X}", line)
     out, start = [], 0
     laststart, width = len(line) - 1 - maxlinelen, maxlinelen - 1
     while start <= laststart:
