@@ -48,7 +48,8 @@ def test_demo_pulls_classifies_sends_and_publishes(
     assert any(s.startswith("Veille du") for s in subjects), subjects
     assert all(m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" for m in parsed)
     assert (data / "digests" / "index.html").is_file()
-    assert len(list((data / "digests" / "feeds").glob("*.atom"))) == 5
+    # all, three topics, the daily and the weekly issues
+    assert len(list((data / "digests" / "feeds").glob("*.atom"))) == 6
 
     # The committed seed model files the demo's articles as they were written.
     expected = expected_topics()

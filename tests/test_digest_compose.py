@@ -69,3 +69,15 @@ def test_a_filled_template_is_the_message_the_email_package_builds(
         )
         assert got == want
         assert f"\r\nList-Unsubscribe: <{fields['unsubscribe_url']}>\r\n".encode() in got.data
+
+
+def test_qp_line_is_body_encode_character_for_character() -> None:
+    import random
+    from email import quoprimime
+
+    rng = random.Random(7)
+    alphabet = "abc =é\u202f<>\"'/:.?&%\t~€" + "".join(chr(i) for i in range(0x20, 0x7F))
+    for _ in range(3000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+        raw = line.encode().decode("latin-1")  # how fill hands a line to the encoder
+        assert compose.qp_line(raw) == quoprimime.body_encode(raw, 76), raw

@@ -96,3 +96,14 @@ def test_neutral_defaults_are_french(settings: Settings) -> None:
     with TestClient(app) as client:
         form = client.get("/subscribe")
         assert "Veille" in form.text and "Chaque jour" in form.text
+
+
+def test_a_logo_removed_after_start_does_not_stop_the_issue(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from veille.digest import brand
+
+    mine = branded(settings, tmp_path)
+    assert brand.from_settings(mine).logo is not None
+    mine.logo.unlink()
+    assert brand.from_settings(mine).logo is None  # a warning, and the email without it

@@ -20,7 +20,7 @@ from veille import metrics, publish
 from veille.digest import issue as issues
 from veille.digest import tokens
 from veille.settings import Settings
-from veille.store import Subscriber, session_scope
+from veille.store import Subscriber, session_scope, utcnow
 from veille.store.models import Feedback
 from veille.web.app import create_app
 
@@ -191,3 +191,55 @@ def test_unsubscribe_page_shows_the_address_and_offers_to_come_back(site) -> Non
     assert done.status_code == 200
     assert '<a href="/subscribe">Abonnez-vous à nouveau.</a>' in done.text
     assert "ne reçoit plus" in client.get(f"/unsubscribe/{token}").text
+
+
+def test_the_editorial_intro_written_on_the_preview_reaches_email_and_archive(site) -> None:  # noqa: ANN001
+    client, settings, ids = site
+    form = client.get("/login")
+    client.post(
+        "/login",
+        data={
+            "name": "ana",
+            "password": PASSWORD,
+            "next": "/review",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
+    preview = client.get("/digest/preview")
+    assert 'name="intro"' in preview.text
+    intro = "Cette semaine, trois villages reprennent leur commerce : bonne lecture !"
+    saved = client.post(
+        "/digest/preview/intro", data={"intro": intro, "csrf_token": csrf_of(preview.text)}
+    )
+    assert saved.status_code == 303
+    assert intro in client.get("/digest/preview").text
+    with session_scope(client.app.state.engine) as s:
+        s.add(Subscriber(email="paul@exemple.org", status="confirmed", created_at=NOW))
+    # The preview is of today's issue (the seeded stories are older: an issue with nothing new).
+    now = utcnow()
+    empty_ok = settings.model_copy(update={"send_empty": True})
+    day = issues.run(client.app.state.engine, settings=empty_ok, now=now)
+    assert day.issue is not None and day.issue.intro == intro
+    (mail,) = outbox(settings, f"{day.issue.day}/*.eml")
+    assert intro in html_of(mail) and intro in text_of(mail)
+    assert intro in client.get(f"/digests/{day.issue.day}.html").text
+
+
+def test_subscribing_weekly_says_which_day(site) -> None:  # noqa: ANN001
+    client, settings, ids = site
+    form = client.get("/subscribe")
+    client.post(
+        "/subscribe",
+        data={"email": "zoe@exemple.org", "frequency": "weekly", "csrf_token": csrf_of(form.text)},
+    )
+    (confirmation,) = outbox(settings)
+    confirm = re.search(r"http://testserver/subscribe/confirm/\S+", text_of(confirmation))
+    assert confirm
+    page = client.get(path_of(confirm.group(0)))
+    assert "le numéro de la semaine chaque jeudi" in page.text
+    assert _subscriber(client).frequency == "weekly"
+    bad = client.post(
+        "/subscribe",
+        data={"email": "yann@exemple.org", "frequency": "hourly", "csrf_token": csrf_of(form.text)},
+    )
+    assert bad.status_code == 400 and "hourly" in bad.text

@@ -162,6 +162,9 @@ def add(
     confirmed: Annotated[
         bool, typer.Option("--confirmed", help="Skip the confirmation email (list migration).")
     ] = False,
+    frequency: Annotated[
+        str, typer.Option("--frequency", help="daily, or weekly (on VEILLE_WEEKLY_DAY).")
+    ] = "daily",
 ) -> None:
     """Subscribe an address; it gets a confirmation link unless --confirmed."""
     from veille.digest import issue as issues
@@ -171,7 +174,13 @@ def add(
     now = utcnow()
     with session_scope(st.engine) as session:
         sub, needs_mail = subs.add(
-            session, email=email, lang=lang, topics=topics, confirmed=confirmed, now=now
+            session,
+            email=email,
+            lang=lang,
+            topics=topics,
+            confirmed=confirmed,
+            now=now,
+            frequency=frequency,
         )
     if not needs_mail:
         typer.echo(f"{sub.email} is subscribed ({sub.status})")

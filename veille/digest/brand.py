@@ -7,6 +7,7 @@ translated "Veille", the footer to a sentence saying why the reader receives it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -15,6 +16,7 @@ from pathlib import Path
 from veille import i18n
 from veille.settings import Settings, image_kind
 
+log = logging.getLogger(__name__)
 LOGO_CID = "logo@veille"  # Content-ID of the logo inside the email (multipart/related)
 DEFAULT_ACCENT = "#2b5fa8"
 
@@ -68,8 +70,16 @@ def from_settings(settings: Settings) -> Brand:
 
 
 def load_logo(path: Path | None) -> Logo | None:
+    """The logo's bytes; None, with a warning, when the file went away since the settings
+    were checked (the issue goes out without it rather than not at all)."""
     if path is None:
         return None
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        log.warning(
+            "logo not readable, sent without it", extra={"path": str(path), "error": str(exc)}
+        )
+        return None
     kind = image_kind(data[:16])
     return Logo(data, kind) if kind else None

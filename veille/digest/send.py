@@ -157,10 +157,13 @@ class _Mails:
         sid, base = sub.id or 0, self.settings.base_url
         token = tokens.unsubscribe_token(self.secret, subscriber_id=sid, email=sub.email)
 
+        preferences = tokens.preferences_url(
+            base, tokens.preferences_token(self.secret, subscriber_id=sid, email=sub.email)
+        )
+
         def links(suffix: str) -> str:
             if suffix == "/p":
-                key = tokens.preferences_token(self.secret, subscriber_id=sid, email=sub.email)
-                return tokens.preferences_url(base, key)
+                return preferences
             item_id = int(suffix.rpartition("/")[2])
             key = tokens.feedback_token(self.secret, subscriber_id=sid, item_id=item_id)
             return tokens.feedback_url(base, key)

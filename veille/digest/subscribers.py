@@ -86,9 +86,9 @@ def parse_frequency(raw: str | None) -> str:
 
 def reader(session: Session, *, secret: str, token: str) -> Subscriber:
     """The subscriber a preferences link was made for, or LinkError (forged, or gone)."""
-    sid, email = tokens.read_preferences(secret, token)
+    sid, email_key = tokens.read_preferences(secret, token)
     sub = q.by_id(session, subscriber_id=sid)
-    if sub is None or sub.email != email:
+    if sub is None or not tokens.email_matches(email_key, sub.email):
         raise tokens.LinkError("this preferences link is for an address no longer subscribed")
     return sub
 

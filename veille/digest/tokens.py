@@ -11,6 +11,10 @@ for subscriber 0, and the web app then counts one report per client address.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+from functools import lru_cache
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
@@ -67,30 +71,64 @@ def unsubscribe_url(base_url: str, token: str) -> str:
     return base_url.rstrip("/") + UNSUBSCRIBE_PATH + quote(token, safe="")
 
 
+# Preferences and report links are minted by the thousand (one per entry per reader), so
+# they are compact keyed MACs (a few microseconds) rather than itsdangerous tokens (a JSON dump and
+# a key derivation each). The address is never in the link: only a hash of it is signed.
+_MAC_BYTES = 12
+
+
+@lru_cache(maxsize=8)
+def _key(secret: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"veille-{purpose}\0{secret}".encode()).digest()
+
+
+def _sign(secret: str, purpose: str, *parts: object) -> str:
+    body = ".".join(str(p) for p in parts)
+    # Keyed BLAKE2b is a MAC in one C call (RFC 7693); a third of the cost of hmac.new.
+    mac = hashlib.blake2b(body.encode(), key=_key(secret, purpose), digest_size=_MAC_BYTES)
+    return f"{body}.{base64.urlsafe_b64encode(mac.digest()).decode()}"
+
+
+def _verify(secret: str, purpose: str, token: str, count: int) -> list[str]:
+    body, _, mac = token.rpartition(".")
+    parts = body.split(".")
+    expected = _sign(secret, purpose, *parts).rpartition(".")[2]
+    if len(parts) != count or not mac or not hmac.compare_digest(mac, expected):
+        raise LinkError(f"this {purpose} link is not valid")
+    return parts
+
+
+def _email_key(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
 def preferences_token(secret: str, *, subscriber_id: int, email: str) -> str:
-    return URLSafeSerializer(secret, salt="veille-preferences").dumps([subscriber_id, email])
+    return _sign(secret, "preferences", subscriber_id, _email_key(email))
 
 
 def read_preferences(secret: str, token: str) -> tuple[int, str]:
-    """(subscriber id, email) from a preferences token, or LinkError."""
-    try:
-        sid, email = URLSafeSerializer(secret, salt="veille-preferences").loads(token)
-    except (BadSignature, ValueError, TypeError):
-        raise LinkError("this preferences link is not valid") from None
-    return int(sid), str(email)
+    """(subscriber id, hash of the address) from a preferences token, or LinkError; compare
+    the hash with `email_matches`."""
+    sid, email_key = _verify(secret, "preferences", token, 2)
+    if not sid.isdigit():
+        raise LinkError("this preferences link is not valid")
+    return int(sid), email_key
+
+
+def email_matches(email_key: str, email: str) -> bool:
+    return hmac.compare_digest(email_key, _email_key(email))
 
 
 def feedback_token(secret: str, *, subscriber_id: int, item_id: int) -> str:
-    return URLSafeSerializer(secret, salt="veille-feedback").dumps([subscriber_id, item_id])
+    return _sign(secret, "report", int(subscriber_id), int(item_id))
 
 
 def read_feedback(secret: str, token: str) -> tuple[int, int]:
     """(subscriber id, item id) from an "off topic?" link, or LinkError."""
-    try:
-        sid, item_id = URLSafeSerializer(secret, salt="veille-feedback").loads(token)
-        return int(sid), int(item_id)
-    except (BadSignature, ValueError, TypeError):
-        raise LinkError("this report link is not valid") from None
+    sid, item_id = _verify(secret, "report", token, 2)
+    if not (sid.isdigit() and item_id.isdigit()):
+        raise LinkError("this report link is not valid")
+    return int(sid), int(item_id)
 
 
 def preferences_url(base_url: str, token: str) -> str:

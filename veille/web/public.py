@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from veille import doctor, metrics, publish
 from veille.digest import issue, subscribers, tokens
 from veille.errors import VeilleError
-from veille.settings import Settings
+from veille.settings import WEEKDAYS, WEEKDAYS_FR, Settings
 from veille.store import Subscriber, session_scope, utcnow
 from veille.store import health as stored
 from veille.types import TOPICS
@@ -112,7 +112,7 @@ def confirm(request: Request, token: str) -> Response:
     state = request.app.state
     try:
         with session_scope(state.engine) as session:
-            subscribers.confirm(session, secret=state.secret, token=token, now=utcnow())
+            sub = subscribers.confirm(session, secret=state.secret, token=token, now=utcnow())
     except VeilleError:
         return _page(
             request,
@@ -120,6 +120,12 @@ def confirm(request: Request, token: str) -> Response:
             "This confirmation link is invalid or has expired. Subscribe again.",
             status=400,
         )
+    if sub.frequency == "weekly":
+        render = renderer(request)
+        names = WEEKDAYS_FR if render.lang(request) == "fr" else WEEKDAYS
+        day = names[state.settings.weekly_weekday]
+        message = render.gettext(request, "You will receive the weekly issue every {day}.")
+        return _page(request, "Subscription confirmed", message.format(day=day))
     return _page(request, "Subscription confirmed", "You will receive the digest every morning.")
 
 
