@@ -6,6 +6,9 @@ alone would show twenty near-identical items from one chatty source about one to
 value is damped by the item's rank within its source and within its uncertain topic
 (diversity): the second item of a source counts SOURCE_DAMPING times less, the third
 SOURCE_DAMPING² … The order is deterministic (ties by id) and costs one sort.
+
+Before any value comes the item's priority (`priority`): items that wait for a curator before
+they may go out in the digest (`held`, the digest policy's call) come first, in this order.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ class ReviewCandidate:
     id: int
     scores: dict[str, float] = field(default_factory=dict)
     source: str = ""
+    held: bool = False  # waits for a curator before it may go out in the digest
+
+
+def priority(candidate: ReviewCandidate) -> tuple:
+    """What ranks before the active-learning value (smaller first): held items first."""
+    return (not candidate.held,)
 
 
 def _logit(p: float) -> float:
@@ -73,7 +82,7 @@ def review_order(
         per_topic[topic] += 1
         # In logs: thousands of ranks would underflow a product of powers.
         score = math.log(value) if value > 0 else -math.inf
-        damped.append((score + rank_s * _LOG_SOURCE + rank_t * _LOG_TOPIC, c.id))
-    damped.sort(key=lambda v: (-v[0], v[1]))
-    ids = [item_id for _, item_id in damped]
+        damped.append((priority(c), score + rank_s * _LOG_SOURCE + rank_t * _LOG_TOPIC, c.id))
+    damped.sort(key=lambda v: (v[0], -v[1], v[2]))
+    ids = [item_id for _, _, item_id in damped]
     return ids if limit is None else ids[: max(limit, 0)]

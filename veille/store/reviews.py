@@ -127,16 +127,40 @@ def count_items(session: Session, *, filters: QueueFilter, limit: int | None = N
     return int(session.exec(query).one())
 
 
-def candidates(
-    session: Session, *, filters: QueueFilter, limit: int
-) -> list[tuple[int, dict[str, float], int]]:
-    """(id, scores, source id) of the newest matching items: what the review order ranks."""
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """An unreviewed item as the review order ranks it (and the digest policy judges it)."""
+
+    id: int
+    scores: dict[str, float]
+    source_id: int
+    unsure: list[str]
+    pinned: bool
+    first_seen_at: datetime
+    curator_labels: list[str] | None = None
+
+
+def candidates(session: Session, *, filters: QueueFilter, limit: int) -> list[QueueRow]:
+    """The newest matching items: what the review order ranks."""
     query = (
-        _matching(session, filters, Item.id, Item.scores, Item.source_id)
+        _matching(
+            session,
+            filters,
+            Item.id,
+            Item.scores,
+            Item.source_id,
+            Item.unsure,
+            Item.pinned,
+            Item.first_seen_at,
+            Item.curator_labels,
+        )
         .order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
         .limit(limit)
     )
-    return [(int(i), s or {}, int(src)) for i, s, src in session.exec(query).all()]
+    return [
+        QueueRow(int(i), s or {}, int(src), list(u or []), bool(p), seen, judged)
+        for i, s, src, u, p, seen, judged in session.exec(query).all()
+    ]
 
 
 def page_ids(

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +75,16 @@ class ModelCache:
         found = dict(getattr(model, "thresholds", None) or {})
         return {t: float(found.get(t, DEFAULT_THRESHOLD)) for t in TOPICS}
 
-    def review_order(self, candidates: list[tuple[int, dict[str, float], int]]) -> list[int]:
-        """Candidate ids, most useful to review first (the classifier's active-learning order,
-        which also spreads them over sources)."""
+    def review_order(
+        self, candidates: list[tuple[int, dict[str, float], int]], held: Set[int] = frozenset()
+    ) -> list[int]:
+        """Candidate ids, most useful to review first: those `held` for the digest, then the
+        classifier's active-learning order (which also spreads them over sources)."""
         from veille import classify
 
         wrapped = [
-            classify.ReviewCandidate(id=i, scores=s, source=str(src)) for i, s, src in candidates
+            classify.ReviewCandidate(id=i, scores=s, source=str(src), held=i in held)
+            for i, s, src in candidates
         ]
         return list(classify.review_order(wrapped, self.thresholds()))
 

@@ -5,6 +5,9 @@ frame; beside it, each entry has small forms: pin, exclude, move up or down with
 and a summary to rewrite. Every change is a curation column of the item (selection honours
 them when the issue is built) and a Review row, so it is kept, shown in the item's history and
 undoable. Forms post back and redirect, so everything works without JavaScript.
+
+Under the digest policy `hold`, the items that wait for a curator are listed apart, marked
+"waiting" ("en attente"), each linked to its review page: judged there, it goes out next time.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from veille import i18n
-from veille.digest import issue
+from veille.digest import hold, issue
 from veille.digest.entry import cut, plain_text
 from veille.digest.select import Plan
-from veille.store import curation, reviews, session_scope, utcnow
+from veille.store import curation, holds, reviews, session_scope, utcnow
 from veille.store.models import Item
 from veille.web.auth import require_curator
 from veille.web.render import renderer
@@ -55,6 +58,16 @@ def automatic_summary(item: Item) -> str:
     return plain_text(item.summary or cut(plain_text(item.feed_summary)))
 
 
+def held_reasons(session: Session, request: Request, ids: list[int]) -> dict[int, str]:
+    """Why each waiting item waits (hold.HoldPolicy.reason): unsure, or a new source."""
+    if not ids:
+        return {}
+    policy = hold.HoldPolicy.of(request.app.state.settings)
+    judged = holds.judged_per_source(session)
+    rows = reviews.load_items(session, ids=ids)
+    return {item.id: policy.reason(item, judged) for item, _ in rows if item.id is not None}
+
+
 @router.get(PAGE)
 def page(request: Request) -> Response:
     with session_scope(request.app.state.engine) as s:
@@ -63,6 +76,7 @@ def page(request: Request) -> Response:
         ids = [e.item_id for sec in sections for e in sec.entries]
         items = {i.id: i for i, _ in reviews.load_items(s, ids=ids)}
         edited = {i: bool(item.edited_summary) for i, item in items.items()}
+        reasons = held_reasons(s, request, [e.item_id for e in plan.held])
     return renderer(request).page(
         request,
         "preview.html",
@@ -71,6 +85,8 @@ def page(request: Request) -> Response:
         edited=edited,
         cap=request.app.state.settings.digest_cap,
         count=len(ids),
+        held=plan.held,
+        reasons=reasons,
     )
 
 

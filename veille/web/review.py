@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from veille.store import reviews, session_scope, utcnow
+from veille.digest import hold
+from veille.store import holds, reviews, session_scope, utcnow
 from veille.store.labels import doc_of
 from veille.store.models import Item
 from veille.types import TOPICS
@@ -88,8 +89,12 @@ def queue(request: Request) -> Response:
         total = reviews.count_items(s, filters=filters, limit=None if bare else COUNT_CAP + 1)
         start = (page - 1) * PAGE
         if sort == "useful":
+            rows = reviews.candidates(s, filters=filters, limit=CANDIDATES)
+            policy = hold.HoldPolicy.of(state.settings)
+            judged = holds.judged_per_source(s) if policy.holds else {}
+            waiting = policy.held_before_issue(rows, judged, utcnow())
             ranked = state.model.review_order(
-                reviews.candidates(s, filters=filters, limit=CANDIDATES)
+                [(r.id, r.scores, r.source_id) for r in rows], held=waiting
             )
             ids, more = ranked[start : start + PAGE], len(ranked) > start + PAGE
         else:
