@@ -117,6 +117,7 @@ class Learner:
         self.truth_test = metrics.indicator([e.labels for e in data.test])
         # Calibration and thresholds: whole-source cross-validation of the base set, once.
         groups = [e.source for e in data.base]
+        folds = min(folds, len(set(groups)))
         decisions = np.zeros(self.truth_base.shape)
         for train_idx, test_idx in GroupKFold(folds).split(self.x_base, groups=groups):
             head = clone(self.head).fit(self.x_base[train_idx], self.truth_base[train_idx])

@@ -3,7 +3,8 @@
 Scores: whole-source cross-validation of the seed labels (every fold leaves whole sources
 out, `cross_validated_decisions(by_source=True)`), Platt-calibrated like `veille train` does.
 Thresholds and the unsure band: the current model's (its sidecar, whatever band it carries:
-the model's own `predict` says which topics are unsure). For each policy:
+the model's own `predict` says which topics are unsure), beside today's ±0.1 band and a few
+asymmetric ones (SWEEP). For each policy:
 
 - sent: items that go out without a curator (a topic, not held), and their share of all items;
 - precision of what goes out unreviewed: per entry (a sent item truly has some topic: at most
@@ -37,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 LABELS = SHARED / "labels" / "train.jsonl"
 CORPUS = SHARED / "corpora" / "articles.jsonl"
+# Asymmetric bands (below, above the threshold) shown for comparison: a wrong entry that goes
+# out scored above its threshold, so the band's upper side is what buys precision.
+SWEEP = ((0.05, 0.2), (0.05, 0.3), (0.05, 0.4), (0.0, 0.5))
 
 
 def model_calls(model, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
@@ -49,9 +53,12 @@ def model_calls(model, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # 
     return labels, unsure
 
 
-def symmetric_unsure(scores: np.ndarray, thresholds: dict[str, float], band: float) -> np.ndarray:
+def band_unsure(
+    scores: np.ndarray, thresholds: dict[str, float], below: float, above: float
+) -> np.ndarray:
+    """Unsure: a score in [threshold - below, threshold + above)."""
     cut = np.asarray([thresholds[t] for t in TOPICS])
-    return (np.abs(scores - cut) < band).astype(np.int8)
+    return ((scores >= cut - below) & (scores < cut + above)).astype(np.int8)
 
 
 def figures(truth: np.ndarray, predicted: np.ndarray, held: np.ndarray) -> dict[str, float]:
@@ -73,13 +80,13 @@ def figures(truth: np.ndarray, predicted: np.ndarray, held: np.ndarray) -> dict[
 
 def table(rows: Sequence[tuple[str, dict[str, float]]]) -> str:
     head = (
-        f"  {'policy':<34}{'sent':>7}{'entry P':>9}{'topic P':>9}{'held':>7}"
+        f"  {'policy':<44}{'sent':>7}{'entry P':>9}{'topic P':>9}{'held':>7}"
         f"{'R unrev.':>10}{'R reviewed':>12}"
     )
     lines = [head]
     for name, f in rows:
         lines.append(
-            f"  {name:<34}{f['sent']:>7.1%}{f['entry_precision']:>9.3f}{f['topic_precision']:>9.3f}"
+            f"  {name:<44}{f['sent']:>7.1%}{f['entry_precision']:>9.3f}{f['topic_precision']:>9.3f}"
             f"{f['held']:>7.1%}{f['recall_unreviewed']:>10.3f}{f['recall_reviewed']:>12.3f}"
         )
     return "\n".join(lines)
@@ -93,9 +100,10 @@ def evaluate(model, truth: np.ndarray, scores: np.ndarray) -> list[tuple[str, di
     rows.append(
         (f"hold, the model's band ({model.version})", figures(truth, labels, unsure.any(axis=1)))
     )
-    for band in (0.1,):
-        held = symmetric_unsure(scores, model.thresholds, band).any(axis=1)
-        rows.append((f"hold, ±{band} around each threshold", figures(truth, labels, held)))
+    for below, above in ((0.1, 0.1), *SWEEP):
+        held = band_unsure(scores, model.thresholds, below, above).any(axis=1)
+        name = f"hold, ±{below}" if below == above else f"hold, -{below} / +{above}"
+        rows.append((f"{name} around each threshold", figures(truth, labels, held)))
     return rows
 
 

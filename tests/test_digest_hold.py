@@ -90,6 +90,9 @@ def test_held_items_wait_then_go_out_in_the_next_issue_once_judged(engine: Engin
     # Judged and pinned items go; the unsure one and the new source's one wait.
     assert keys(first.entries, ids) == {"sure", "pinned", "judged"}
     assert keys(first.held, ids) == {"unsure", "newsrc"}
+    with session_scope(engine) as s:  # nor in the output feeds
+        feeds = select.recent_entries(s, now=NOW, policy=HOLD)
+        assert keys(tuple(feeds), ids) == {"sure", "pinned", "judged"}
     with session_scope(engine) as s:
         reasons = {k: HOLD.reason(s.get(Item, ids[k]), {}) for k in ("unsure", "newsrc")}
         saved = select.freeze(s, first, now=NOW)

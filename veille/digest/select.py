@@ -128,11 +128,19 @@ def from_digest(row: Digest) -> Plan:
 
 
 def recent_entries(
-    session: Session, *, now: datetime, days: int = 30, limit: int = 200
+    session: Session,
+    *,
+    now: datetime,
+    days: int = 30,
+    limit: int = 200,
+    policy: HoldPolicy = HoldPolicy(),
 ) -> list[Entry]:
-    """In-scope stories first stored in the last `days`, newest first (for the output feeds)."""
+    """In-scope stories first stored in the last `days`, newest first (for the output feeds);
+    items that wait for a curator are left out."""
     items = q.items_first_seen(session, since=now - timedelta(days=days), until=now, limit=limit)
-    return sorted(entries_for(session, items), key=lambda e: (e.date, e.item_id), reverse=True)
+    judged = holds.judged_per_source(session) if policy.holds else {}
+    found = entries_for(session, items, waits=lambda i: policy.waits(i, judged))
+    return sorted(found, key=lambda e: (e.date, e.item_id), reverse=True)
 
 
 def entries_for(

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from veille import i18n
 from veille.digest import render, select
+from veille.digest.hold import HoldPolicy
 from veille.publish.archive import archive_pages
 from veille.publish.feeds import FeedMeta, issues_feeds, item_feeds
 from veille.settings import Settings
@@ -50,14 +51,23 @@ class PublishReport:
 
 
 def publish(
-    session: Session, *, folder: Path, base_url: str, lang: str, tz: str, now: datetime
+    session: Session,
+    *,
+    folder: Path,
+    base_url: str,
+    lang: str,
+    tz: str,
+    now: datetime,
+    policy: HoldPolicy = HoldPolicy(),
 ) -> PublishReport:
-    """Write the archive pages and the feeds for every saved issue."""
+    """Write the archive pages and the feeds for every saved issue (items that wait for a
+    curator under the digest policy stay out of the feeds too)."""
     links = render.Links(base_url)
     rows = q.recent_digests(session, limit=ARCHIVE_ISSUES)
     issues = [select.from_digest(d) for d in rows]
     created = {d.date: d.created_at for d in rows}
-    entries = select.recent_entries(session, now=now, limit=FEED_ITEMS * 2)[:FEED_ITEMS]
+    recent = select.recent_entries(session, now=now, limit=FEED_ITEMS * 2, policy=policy)
+    entries = recent[:FEED_ITEMS]
     files: dict[str, bytes] = {
         path: html.encode()
         for path, html in archive_pages(issues, links=links, lang=lang, tz=tz).items()
@@ -91,6 +101,7 @@ def publish_all(engine: Engine, *, settings: Settings, now: datetime) -> Publish
             lang=settings.language,
             tz=settings.timezone,
             now=now,
+            policy=HoldPolicy.of(settings),
         )
 
 
