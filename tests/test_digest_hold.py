@@ -187,6 +187,11 @@ def test_held_items_first_in_queue_en_attente_in_preview_and_released_by_a_judge
     client, ids, token = site
     queue = client.get("/review").text
     assert queue.index("Grainothèque confiante") < queue.index("Atelier vélo à la limite")
+    card = queue[
+        queue.index(f'id="item-{ids["new"]}"') : queue.index(f'id="item-{ids["borderline"]}"')
+    ]
+    assert '<span class="badge"' in card and "en attente" in card
+    assert "en attente" not in queue[queue.index(f'id="item-{ids["borderline"]}"') :]
     preview = client.get("/digest/preview").text
     held = preview[preview.index('id="held-title"') :]
     assert "Grainothèque confiante" in held and "en attente" in held

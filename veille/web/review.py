@@ -5,6 +5,9 @@ over the newest `CANDIDATES` matching items from their stored scores, so a page 
 small queries whatever the size of the store. Actions answer with the re-rendered card when
 called from the page's script (header `X-Requested-With: fetch`) and redirect otherwise, so
 every button also works without JavaScript.
+
+Under the digest policy `hold`, items that wait for a curator before they may go out rank first
+in that order and carry a "waiting" badge.
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
     rows = reviews.load_items(session, ids=ids)
     others = reviews.story_others(session, items=[item for item, _ in rows])
     thresholds = request.app.state.model.thresholds()
+    policy = hold.HoldPolicy.of(request.app.state.settings)
+    judged = holds.judged_per_source(session) if policy.holds and rows else {}
+    waiting = policy.held_before_issue([item for item, _ in rows], judged, utcnow())
     return [
         {
             "item": item,
@@ -73,6 +79,7 @@ def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
             "others": others.get(item.id, []),
             "labels": reviews.effective_labels(item),
             "thresholds": thresholds,
+            "held": item.id in waiting,
         }
         for item, source in rows
     ]
