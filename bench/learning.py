@@ -106,7 +106,8 @@ def split(examples: Sequence[Example], sources: Sequence[str], seed: int = 0) ->
 class Learner:
     """Features fitted once on the base set; per-topic linear models refitted per step."""
 
-    def __init__(self, data: Split, seed: int = 0, folds: int = 5) -> None:
+    def __init__(self, data: Split, seed: int = 0, folds: int = 5, judged_weight: int = 1) -> None:
+        self.judged_weight = judged_weight
         pipe = build_pipeline(seed)
         self.features, self.head = pipe[:-1], pipe[-1]
         self.truth_base = metrics.indicator([e.labels for e in data.base])
@@ -128,7 +129,7 @@ class Learner:
         )
 
     def fit(self, judged: Sequence[int]):  # noqa: ANN201 - a fitted OneVsRestClassifier
-        idx = list(judged)
+        idx = list(judged) * self.judged_weight  # a judged item counts this many times
         x = vstack([self.x_base, self.x_pool[idx]]) if idx else self.x_base
         y = np.vstack([self.truth_base, self.truth_pool[idx]]) if idx else self.truth_base
         return clone(self.head).fit(x, y)
@@ -239,7 +240,14 @@ def plot(
     plt.close(fig)
 
 
-def run(examples: Sequence[Example], *, sources: int, steps: Sequence[int], out: Path) -> dict:
+def run(
+    examples: Sequence[Example],
+    *,
+    sources: int,
+    steps: Sequence[int],
+    out: Path,
+    judged_weight: int = 1,
+) -> dict:
     start = time.perf_counter()
     chosen = choose_sources(examples, sources)
     data = split(examples, chosen)
@@ -248,7 +256,9 @@ def run(examples: Sequence[Example], *, sources: int, steps: Sequence[int], out:
         f"held-out sources ({len(chosen)}): {', '.join(chosen)}\n"
         f"base training {len(data.base)} items; pool {len(data.pool)}; test {len(data.test)}"
     )
-    learner = Learner(data)
+    learner = Learner(data, judged_weight=judged_weight)
+    if judged_weight != 1:
+        print(f"each judged item counts {judged_weight} times in training")
     zero = learner.macro_f1(learner.fit([]))
     queue = curve_queue(learner, data, steps)
     randoms = [curve_random(learner, data, steps, seed) for seed in RANDOM_SEEDS]
@@ -291,13 +301,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "learning.png")
     parser.add_argument("--sources", type=int, default=5, help="whole sources held out")
+    parser.add_argument(
+        "--judged-weight", type=int, default=1, help="times a judged item counts (1: as veille)"
+    )
     args = parser.parse_args()
     if not (LABELS.is_file() and CORPUS.is_file()):
         sys.exit(f"{SHARED} is absent: the benchmark reads the seed labels and corpus there")
     from veille.classify import read_seed
 
     examples, _ = read_seed(LABELS, CORPUS)
-    run(examples, sources=args.sources, steps=STEPS, out=args.out)
+    run(
+        examples,
+        sources=args.sources,
+        steps=STEPS,
+        out=args.out,
+        judged_weight=args.judged_weight,
+    )
 
 
 if __name__ == "__main__":

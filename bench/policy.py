@@ -40,7 +40,7 @@ LABELS = SHARED / "labels" / "train.jsonl"
 CORPUS = SHARED / "corpora" / "articles.jsonl"
 # Asymmetric bands (below, above the threshold) shown for comparison: a wrong entry that goes
 # out scored above its threshold, so the band's upper side is what buys precision.
-SWEEP = ((0.05, 0.2), (0.05, 0.3), (0.05, 0.4), (0.0, 0.5))
+SWEEP = ((0.05, 0.2), (0.0, 0.3), (0.0, 0.4), (0.0, 0.5))
 
 
 def model_calls(model, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
@@ -102,7 +102,7 @@ def evaluate(model, truth: np.ndarray, scores: np.ndarray) -> list[tuple[str, di
     )
     for below, above in ((0.1, 0.1), *SWEEP):
         held = band_unsure(scores, model.thresholds, below, above).any(axis=1)
-        name = f"hold, ±{below}" if below == above else f"hold, -{below} / +{above}"
+        name = f"hold, ±{below:g}" if below == above else f"hold, -{below:g} / +{above:g}"
         rows.append((f"{name} around each threshold", figures(truth, labels, held)))
     return rows
 

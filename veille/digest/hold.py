@@ -23,7 +23,6 @@ from typing import Protocol
 
 from veille.settings import Settings
 
-POLICIES = ("hold", "send")
 CARRY_DAYS = timedelta(days=7)  # a held item still judged in time goes out this long after
 
 
