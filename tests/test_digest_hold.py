@@ -215,3 +215,20 @@ def test_send_policy_keeps_the_active_learning_order(
     queue = client.get("/review").text
     assert queue.index("Atelier vélo à la limite") < queue.index("Grainothèque confiante")
     assert 'id="held-title"' not in client.get("/digest/preview").text
+
+
+def test_review_order_puts_held_items_first_then_active_learning() -> None:
+    from veille.classify import ReviewCandidate, review_order
+
+    thresholds = dict.fromkeys(("social_innovation", "collaborative_consumption"), 0.5)
+    at_threshold = {"social_innovation": 0.5}
+    certain = {"social_innovation": 0.01}
+    candidates = [
+        ReviewCandidate(1, at_threshold, "a"),
+        ReviewCandidate(2, certain, "b", held=True),
+        ReviewCandidate(3, {"social_innovation": 0.3}, "c"),
+        ReviewCandidate(4, {"social_innovation": 0.4}, "d", held=True),
+    ]
+    assert review_order(candidates, thresholds) == [4, 2, 1, 3]
+    unheld = [ReviewCandidate(c.id, c.scores, c.source) for c in candidates]
+    assert review_order(unheld, thresholds) == [1, 4, 3, 2]
