@@ -107,7 +107,7 @@ class Learner:
     """Features fitted once on the base set; per-topic linear models refitted per step."""
 
     def __init__(self, data: Split, seed: int = 0, folds: int = 5, judged_weight: int = 1) -> None:
-        self.judged_weight = judged_weight
+        self.judged_weight, self.seed = judged_weight, seed
         pipe = build_pipeline(seed)
         self.features, self.head = pipe[:-1], pipe[-1]
         self.truth_base = metrics.indicator([e.labels for e in data.base])
@@ -140,12 +140,24 @@ class Learner:
     def macro_f1(self, head, rows: Sequence[int] | None = None) -> float:  # noqa: ANN001
         """Macro-F1 on the test part (or its `rows`), over the topics present there."""
         rows = list(range(self.x_test.shape[0])) if rows is None else list(rows)
-        truth = self.truth_test[rows]
-        predicted = metrics.apply_thresholds(self.scores(head, self.x_test[rows]), self.thresholds)
+        return self.f1_on(self.scores(head, self.x_test[rows]), rows)
+
+    def f1_on(self, scores: np.ndarray, rows: Sequence[int]) -> float:
+        truth = self.truth_test[list(rows)]
+        predicted = metrics.apply_thresholds(scores, self.thresholds)
         present = [j for j in range(len(TOPICS)) if truth[:, j].any()]
         return float(
             f1_score(truth[:, present], predicted[:, present], average="macro", zero_division=0)
         )
+
+    def full_f1(self, data: Split, judged: Sequence[int], rows: Sequence[int]) -> float:
+        """As `macro_f1`, with the whole pipeline (text features included) refitted, as
+        `veille train` does."""
+        examples = [*data.base, *(data.pool[i] for i in judged)]
+        truth = metrics.indicator([e.labels for e in examples])
+        pipe = build_pipeline(self.seed).fit([e.doc for e in examples], truth)
+        decisions = pipe.decision_function([data.test[i].doc for i in rows])
+        return self.f1_on(self.calibration.apply(decisions), rows)
 
     def queue(self, head, data: Split, judged: Sequence[int], among: Sequence[int]) -> list[int]:  # noqa: ANN001
         """Pool rows in the review queue's order: held first, then active learning."""
@@ -189,9 +201,10 @@ def curve_random(learner: Learner, data: Split, steps: Sequence[int], seed: int)
 
 
 def new_sources(
-    learner: Learner, data: Split, judged_count: int
+    learner: Learner, data: Split, judged_count: int, full: bool = False
 ) -> list[tuple[str, int, float, float]]:
-    """Per held-out source: test items, macro-F1 before and after `judged_count` judgements."""
+    """Per held-out source: test items, macro-F1 before and after `judged_count` judgements
+    (`full`: the whole pipeline refitted each time, features included: slower, as veille)."""
     base = learner.fit([])
     out = []
     for source in data.sources:
@@ -200,6 +213,10 @@ def new_sources(
         if len(pool) < judged_count:
             continue
         judged = learner.queue(base, data, [], pool)[:judged_count]
+        if full:
+            before = learner.full_f1(data, [], test)
+            out.append((source, len(test), before, learner.full_f1(data, judged, test)))
+            continue
         after = learner.fit(judged)
         out.append((source, len(test), learner.macro_f1(base, test), learner.macro_f1(after, test)))
     return out
@@ -247,6 +264,7 @@ def run(
     steps: Sequence[int],
     out: Path,
     judged_weight: int = 1,
+    full_refit: bool = False,
 ) -> dict:
     start = time.perf_counter()
     chosen = choose_sources(examples, sources)
@@ -279,11 +297,11 @@ def run(
             f"  queue with 100 judgements: {queue[steps.index(100)]:.3f}; random with 200: "
             f"{need:.3f} (queue reaches it with {at or 'more than ' + str(steps[-1])})"
         )
-    per_source = new_sources(learner, data, NEW_SOURCE_JUDGED)
+    per_source = new_sources(learner, data, NEW_SOURCE_JUDGED, full=full_refit)
     if per_source:
         print(
             f"\na new source before and after {NEW_SOURCE_JUDGED} judgements of its items "
-            "(queue order)"
+            "(queue order" + ("; features refitted too)" if full_refit else ")")
         )
         for source, n, before, after in per_source:
             print(
@@ -304,6 +322,11 @@ def main() -> None:
     parser.add_argument(
         "--judged-weight", type=int, default=1, help="times a judged item counts (1: as veille)"
     )
+    parser.add_argument(
+        "--full-refit",
+        action="store_true",
+        help="new sources: refit the text features too, as veille does (several minutes more)",
+    )
     args = parser.parse_args()
     if not (LABELS.is_file() and CORPUS.is_file()):
         sys.exit(f"{SHARED} is absent: the benchmark reads the seed labels and corpus there")
@@ -316,6 +339,7 @@ def main() -> None:
         steps=STEPS,
         out=args.out,
         judged_weight=args.judged_weight,
+        full_refit=args.full_refit,
     )
 
 

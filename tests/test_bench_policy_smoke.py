@@ -70,7 +70,7 @@ def test_policy_rows_use_the_models_own_band() -> None:
 
 def test_learning_curve_runs_prints_and_plots(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     out = tmp_path / "curve.png"
-    found = learning.run(synthetic(), sources=2, steps=(10, 20, 40), out=out)
+    found = learning.run(synthetic(), sources=2, steps=(10, 20, 40), out=out, full_refit=True)
     printed = capsys.readouterr().out
     assert "held-out sources (2)" in printed and "random mean" in printed
     assert len(found["queue"]) == 3 and len(found["random"]) == len(learning.RANDOM_SEEDS)
