@@ -232,3 +232,26 @@ def test_review_order_puts_held_items_first_then_active_learning() -> None:
     assert review_order(candidates, thresholds) == [4, 2, 1, 3]
     unheld = [ReviewCandidate(c.id, c.scores, c.source) for c in candidates]
     assert review_order(unheld, thresholds) == [1, 4, 3, 2]
+
+
+def test_dry_run_lists_what_waits(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from veille.cli import _register, app
+    from veille.store import open_store
+
+    _register()
+    monkeypatch.setenv("VEILLE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("VEILLE_DIGEST_POLICY", "hold")
+    monkeypatch.setenv("VEILLE_NEW_SOURCE_REVIEWS", "2")
+    engine = open_store(f"sqlite:///{settings.data_dir / 'veille.db'}")
+    ids = stocked(engine)
+    with session_scope(engine) as s:  # stocked() dates its items for NOW: move them to today
+        for key in ids.values():
+            s.get(Item, key).first_seen_at = utcnow() - timedelta(hours=1)
+    engine.dispose()
+    dry = CliRunner().invoke(app, ["digest", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert ": 3 stories since" in dry.output
+    waiting = dry.output[dry.output.index("waiting for a curator (2;") :]
+    assert "- Unsure (Taught)" in waiting and "- New source (New)" in waiting
