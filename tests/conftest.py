@@ -34,6 +34,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         if var.startswith("VEILLE_"):
             monkeypatch.delenv(var)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VEILLE_DIGEST_POLICY", "send")  # for the CLI: see digest_policy below
     return Settings(
         data_dir=tmp_path / "data",
         sources=tmp_path / "feeds.yaml",
@@ -42,6 +43,9 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         # Feeds in tests link to pages on hosts that do not exist here; tests that follow
         # links to the local web turn this on.
         fetch_articles=False,
+        # Today's digest behaviour; tests/test_digest_hold.py covers the default `hold`, under
+        # which every item of these brand-new test sources would wait for a curator.
+        digest_policy="send",
         retries=1,
         connect_timeout=2,
         read_timeout=2,

@@ -270,6 +270,16 @@ class Settings(BaseSettings):
         """The weekly day as date.weekday() counts it (Monday = 0)."""
         return WEEKDAYS.index(self.weekly_day)
 
+    # Digest policy: precision first (veille/digest/hold.py)
+    digest_policy: Literal["hold", "send"] = Field(
+        "hold",
+        description="hold: unsure items and items of barely taught sources wait for a curator; "
+        "send: the classifier's call goes out",
+    )
+    new_source_reviews: int = Field(
+        10, ge=0, description="Curator-judged items a source needs before its items go out alone"
+    )
+
     @field_validator("allow_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:

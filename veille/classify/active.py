@@ -5,9 +5,12 @@ log-odds (uncertainty sampling: 1 at the threshold, near 0 for a confident score
 alone would show twenty near-identical items from one chatty source about one topic, so the
 value is damped by the item's rank within its source and within its uncertain topic
 (diversity): the second item of a source counts SOURCE_DAMPING times less, the third
-SOURCE_DAMPING² … Items readers reported as off topic come first whatever their value, the
-most reported first: readers saw them in a digest, so a mistake there is already public. The
-order is deterministic (ties by id) and costs one sort.
+SOURCE_DAMPING² … The order is deterministic (ties by id) and costs one sort.
+
+Before any value comes the item's priority (`priority`): items readers reported as off topic
+first, the most reported first (readers saw them in a digest, so a mistake there is already
+public), then items that wait for a curator before they may go out in the digest (`held`, the
+digest policy's call).
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ class ReviewCandidate:
     scores: dict[str, float] = field(default_factory=dict)
     source: str = ""
     reports: int = 0  # readers' "off topic?" reports
+    held: bool = False  # waits for a curator before it may go out in the digest
+
+
+def priority(candidate: ReviewCandidate) -> tuple:
+    """What ranks before the active-learning value (smaller first): reported, then held."""
+    return (-candidate.reports, not candidate.held)
 
 
 def _logit(p: float) -> float:
@@ -76,8 +85,7 @@ def review_order(
         per_topic[topic] += 1
         # In logs: thousands of ranks would underflow a product of powers.
         score = math.log(value) if value > 0 else -math.inf
-        damped.append((c.reports, score + rank_s * _LOG_SOURCE + rank_t * _LOG_TOPIC, c.id))
-    # Sort keys, first wins: readers' reports, then the damped value, then the id.
-    damped.sort(key=lambda v: (-v[0], -v[1], v[2]))
+        damped.append((priority(c), score + rank_s * _LOG_SOURCE + rank_t * _LOG_TOPIC, c.id))
+    damped.sort(key=lambda v: (v[0], -v[1], v[2]))
     ids = [item_id for _, _, item_id in damped]
     return ids if limit is None else ids[: max(limit, 0)]

@@ -122,6 +122,13 @@ def _dry_run(ctx: typer.Context, when: date | None) -> None:
             typer.echo(f"    - {e.title} ({e.source})")
         if section.more(settings.digest_cap):
             typer.echo(f"    … {section.more(settings.digest_cap)} more on the web")
+    if plan.held:
+        typer.echo(
+            f"  waiting for a curator ({len(plan.held)}; VEILLE_DIGEST_POLICY=hold): not in this "
+            "issue; judged on the review page, they go out in the next one"
+        )
+        for e in plan.held:
+            typer.echo(f"    - {e.title} ({e.source})")
     getting = [r for r in readers if settings.send_empty or plan.count(r.topics)]
     langs = Counter(r.lang for r in getting)
     typer.echo(

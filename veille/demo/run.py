@@ -62,6 +62,9 @@ def demo_settings(settings: Settings, data_dir: Path) -> Settings:
             "fetch_articles": True,
             "smtp_url": None,
             "sources": data_dir / "feeds.yaml",
+            # The demo's sources are all new: under the policy `hold` every item would wait
+            # for a curator. Only the unsure ones wait here (`veille demo --serve` shows them).
+            "new_source_reviews": 0,
         }
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from veille.digest import brand as branding
-from veille.digest import compose, render, select, tokens, weekly
+from veille.digest import compose, hold, render, select, tokens, weekly
 from veille.digest import send as sending
 from veille.digest.select import Plan
 from veille.digest.transport import Transport, open_transport
@@ -29,7 +29,8 @@ def next_plan(
 ) -> Plan:
     """The issue of `day` (default: today where the digest is read), not saved."""
     day = day or select.local_day(now, settings.timezone)
-    return select.plan(session, day=day, now=now, tz=settings.timezone)
+    policy = hold.HoldPolicy.of(settings)
+    return select.plan(session, day=day, now=now, tz=settings.timezone, policy=policy)
 
 
 def build(

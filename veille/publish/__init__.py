@@ -21,6 +21,7 @@ from sqlmodel import Session
 from veille import i18n
 from veille.digest import brand as branding
 from veille.digest import render, select, tokens
+from veille.digest.hold import HoldPolicy
 from veille.publish.archive import archive_pages
 from veille.publish.feeds import FeedMeta, issues_feeds, item_feeds
 from veille.settings import Settings
@@ -61,16 +62,19 @@ def publish(
     now: datetime,
     brand: branding.Brand | None = None,
     secret: str | None = None,
+    policy: HoldPolicy = HoldPolicy(),
 ) -> PublishReport:
     """Write the archive pages and the feeds for every saved issue. With `secret`, each entry
-    of the archive carries an anonymous signed "off topic?" link."""
+    of the archive carries an anonymous signed "off topic?" link; items that wait for a
+    curator under the digest policy stay out of the feeds too."""
     brand = brand or branding.Brand()
     links = render.Links(base_url)
     rows = q.recent_digests(session, limit=ARCHIVE_ISSUES)
     week_rows = q.recent_digests(session, limit=ARCHIVE_ISSUES, kind="weekly")
     issues = [select.from_digest(d) for d in rows]
     weeks = [select.from_digest(d) for d in week_rows]
-    entries = select.recent_entries(session, now=now, limit=FEED_ITEMS * 2)[:FEED_ITEMS]
+    recent = select.recent_entries(session, now=now, limit=FEED_ITEMS * 2, policy=policy)
+    entries = recent[:FEED_ITEMS]
     reader = render.ReaderLinks(feedback=_archive_feedback(base_url, secret)) if secret else None
     pages = archive_pages(
         issues, links=links, lang=lang, tz=tz, brand=brand, reader=reader, weekly=weeks
@@ -135,6 +139,7 @@ def publish_all(engine: Engine, *, settings: Settings, now: datetime) -> Publish
             now=now,
             brand=branding.from_settings(settings),
             secret=settings.secret(),
+            policy=HoldPolicy.of(settings),
         )
 
 

@@ -108,6 +108,8 @@ class Item(SQLModel, table=True):
     pinned: bool = False  # first in its topic
     digest_rank: int | None = None  # curator's order in the next digest
     edited_summary: str | None = None  # curator's summary, used instead of `summary`
+    # Digest policy: when an issue left this item out to wait for a curator (None: not waiting)
+    held_since: datetime | None = Field(default=None, index=True)
 
 
 class Review(SQLModel, table=True):

@@ -127,24 +127,48 @@ def count_items(session: Session, *, filters: QueueFilter, limit: int | None = N
     return int(session.exec(query).one())
 
 
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """An unreviewed item as the review order ranks it (and the digest policy judges it)."""
+
+    id: int
+    scores: dict[str, float]
+    source_id: int
+    unsure: list[str]
+    pinned: bool
+    first_seen_at: datetime
+    curator_labels: list[str] | None = None
+
+
 def candidates(
     session: Session, *, filters: QueueFilter, limit: int, also: list[int] | None = None
-) -> list[tuple[int, dict[str, float], int]]:
-    """(id, scores, source id) of the newest matching items: what the review order ranks;
-    plus the items of `also` (readers' reports) that match, however old."""
+) -> list[QueueRow]:
+    """The newest matching items: what the review order ranks; plus the items of `also`
+    (readers' reports) that match, however old."""
+    columns = (
+        Item.id,
+        Item.scores,
+        Item.source_id,
+        Item.unsure,
+        Item.pinned,
+        Item.first_seen_at,
+        Item.curator_labels,
+    )
     query = (
-        _matching(session, filters, Item.id, Item.scores, Item.source_id)
+        _matching(session, filters, *columns)
         .order_by(col(Item.first_seen_at).desc(), col(Item.id).desc())
         .limit(limit)
     )
-    rows = [(int(i), s or {}, int(src)) for i, s, src in session.exec(query).all()]
-    missing = sorted(set(also or ()) - {r[0] for r in rows})
+    found = list(session.exec(query).all())
+    missing = sorted(set(also or ()) - {int(r[0]) for r in found})
     if missing:
-        extra = _matching(session, filters, Item.id, Item.scores, Item.source_id).where(
-            col(Item.id).in_(missing)
-        )
-        rows += [(int(i), s or {}, int(src)) for i, s, src in session.exec(extra).all()]
-    return rows
+        found += session.exec(
+            _matching(session, filters, *columns).where(col(Item.id).in_(missing))
+        ).all()
+    return [
+        QueueRow(int(i), s or {}, int(src), list(u or []), bool(p), seen, judged)
+        for i, s, src, u, p, seen, judged in found
+    ]
 
 
 def page_ids(

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Set
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +79,18 @@ class ModelCache:
         self,
         candidates: list[tuple[int, dict[str, float], int]],
         reports: dict[int, int] | None = None,
+        held: Set[int] = frozenset(),
     ) -> list[int]:
-        """Candidate ids, most useful to review first (readers' reports first, then the
-        classifier's active-learning order, which also spreads them over sources)."""
+        """Candidate ids, most useful to review first: readers' reports, then those `held` for
+        the digest, then the classifier's active-learning order (which also spreads them over
+        sources)."""
         from veille import classify
 
         reports = reports or {}
         wrapped = [
-            classify.ReviewCandidate(id=i, scores=s, source=str(src), reports=reports.get(i, 0))
+            classify.ReviewCandidate(
+                id=i, scores=s, source=str(src), reports=reports.get(i, 0), held=i in held
+            )
             for i, s, src in candidates
         ]
         return list(classify.review_order(wrapped, self.thresholds()))

@@ -7,6 +7,9 @@ back. Every change is a curation column of the item (selection honours
 them when the issue is built) and a Review row, so it is kept, shown in the item's history and
 undoable. Forms post back and redirect, so everything works without JavaScript; the page's
 script posts them in the background and redraws the entries from the page it gets back.
+
+Under the digest policy `hold`, the items that wait for a curator are listed apart, marked
+"waiting" ("en attente"), each linked to its review page: judged there, it goes out next time.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from veille import i18n
-from veille.digest import issue
+from veille.digest import hold, issue
 from veille.digest.entry import cut, plain_text
 from veille.digest.select import Plan
-from veille.store import curation, digests, reviews, session_scope, utcnow
+from veille.store import curation, digests, holds, reviews, session_scope, utcnow
 from veille.store.models import Item
 from veille.web.auth import require_curator
 from veille.web.render import renderer
@@ -57,6 +60,16 @@ def automatic_summary(item: Item) -> str:
     return plain_text(item.summary or cut(plain_text(item.feed_summary)))
 
 
+def held_reasons(session: Session, request: Request, ids: list[int]) -> dict[int, str]:
+    """Why each waiting item waits (hold.HoldPolicy.reason): unsure, or a new source."""
+    if not ids:
+        return {}
+    policy = hold.HoldPolicy.of(request.app.state.settings)
+    judged = holds.judged_per_source(session)
+    rows = reviews.load_items(session, ids=ids)
+    return {item.id: policy.reason(item, judged) for item, _ in rows if item.id is not None}
+
+
 @router.get(PAGE)
 def page(request: Request) -> Response:
     with session_scope(request.app.state.engine) as s:
@@ -67,6 +80,7 @@ def page(request: Request) -> Response:
         edited = {i: bool(item.edited_summary) for i, item in items.items()}
         # What curators took out of this issue, so an exclusion can be undone from here.
         excluded = curation.excluded_items(s, since=plan.period_start, until=plan.period_end)
+        reasons = held_reasons(s, request, [e.item_id for e in plan.held])
     return renderer(request).page(
         request,
         "preview.html",
@@ -76,6 +90,8 @@ def page(request: Request) -> Response:
         excluded=excluded,
         cap=request.app.state.settings.digest_cap,
         count=len(ids),
+        held=plan.held,
+        reasons=reasons,
     )
 
 

@@ -5,6 +5,9 @@ over the newest `CANDIDATES` matching items from their stored scores, so a page 
 small queries whatever the size of the store. Actions answer with the re-rendered card when
 called from the page's script (header `X-Requested-With: fetch`) and redirect otherwise, so
 every button also works without JavaScript.
+
+Under the digest policy `hold`, items that wait for a curator before they may go out rank first
+in that order and carry a "waiting" badge.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from veille.store import feedback, reviews, session_scope, utcnow
+from veille.digest import hold
+from veille.store import feedback, holds, reviews, session_scope, utcnow
 from veille.store.labels import doc_of
 from veille.store.models import Item
 from veille.types import TOPICS
@@ -74,6 +78,9 @@ def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
     others = reviews.story_others(session, items=[item for item, _ in rows])
     reports = feedback.counts(session, item_ids=ids)
     thresholds = request.app.state.model.thresholds()
+    policy = hold.HoldPolicy.of(request.app.state.settings)
+    judged = holds.judged_per_source(session) if policy.holds and rows else {}
+    waiting = policy.held_before_issue([item for item, _ in rows], judged, utcnow())
     return [
         {
             "item": item,
@@ -82,6 +89,7 @@ def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
             "labels": reviews.effective_labels(item),
             "thresholds": thresholds,
             "reports": reports.get(item.id, 0),
+            "held": item.id in waiting,
         }
         for item, source in rows
     ]
@@ -99,9 +107,12 @@ def queue(request: Request) -> Response:
         start = (page - 1) * PAGE
         if sort == "useful":
             reported = feedback.reported_unreviewed(s) if filters.reviewed != "yes" else {}
+            rows = reviews.candidates(s, filters=filters, limit=CANDIDATES, also=list(reported))
+            policy = hold.HoldPolicy.of(state.settings)
+            judged = holds.judged_per_source(s) if policy.holds else {}
+            waiting = policy.held_before_issue(rows, judged, utcnow())
             ranked = state.model.review_order(
-                reviews.candidates(s, filters=filters, limit=CANDIDATES, also=list(reported)),
-                reported,
+                [(r.id, r.scores, r.source_id) for r in rows], reported, held=waiting
             )
             ids, more = ranked[start : start + PAGE], len(ranked) > start + PAGE
         else:
