@@ -68,11 +68,7 @@ def split(
     current model's last curator judgement) and not a page it trained on (`seen`, e.g. a
     seed item); the most recent fresh ones, MIN_EVIDENCE or HOLD_SHARE of them, are held
     back. Fewer than MIN_EVIDENCE fresh items: nothing is held back."""
-    fresh = [
-        j
-        for j in judged
-        if (trained_until is None or j.reviewed_at > trained_until) and not seen(j.example)
-    ]
+    fresh = fresh_items(judged, trained_until=trained_until, seen=seen)
     if len(fresh) < MIN_EVIDENCE:
         return [j.example for j in judged], []
     fresh.sort(key=lambda j: (j.reviewed_at, j.example.key))
@@ -81,6 +77,20 @@ def split(
     held_keys = {j.example.key for j in held}
     train = [j.example for j in judged if j.example.key not in held_keys]
     return train, [j.example for j in held]
+
+
+def fresh_items(
+    judged: Sequence[Judged],
+    *,
+    trained_until: datetime | None,
+    seen: Callable[[Example], bool] = lambda e: False,
+) -> list[Judged]:
+    """Judged after `trained_until` and not a page the current model trained on."""
+    return [
+        j
+        for j in judged
+        if (trained_until is None or j.reviewed_at > trained_until) and not seen(j.example)
+    ]
 
 
 def figure(truth: Sequence[Sequence[str]], said: Sequence[Sequence[str]]) -> float:

@@ -147,14 +147,14 @@ def retrain(
     current = _current(models_dir)
     until = (current.sidecar.get("training") or {}).get("curated_until") if current else None
     seed = load_seed(labels, corpus)
-    curated, held = promotion.split(
-        judged, trained_until=datetime.fromisoformat(until) if until else None, seen=seed.holds
-    )
+    since = datetime.fromisoformat(until) if until else None
+    curated, held = promotion.split(judged, trained_until=since, seen=seed.holds)
+    fresh = len(held) or len(promotion.fresh_items(judged, trained_until=since, seen=seed.holds))
     result, note = fit(seed, curated, by_source=by_source)
     note += f"; {len(held)} recent judged items held back to compare the models"
     log.info("retraining", extra={"stage": "classify", "note": note})
     evidence = promotion.Evidence(
-        len(held), promotion.score(result.model, held), promotion.score(current, held)
+        fresh, promotion.score(result.model, held), promotion.score(current, held)
     )
     kept = {e.key for e in curated}
     times = [j.reviewed_at for j in judged if j.example.key in kept]
@@ -228,7 +228,8 @@ def retrain_job(
         evidence = done.decision.evidence
         return {
             "examples": done.result.sizes["total"],
-            "held_back": evidence.items if evidence else 0,
+            "curated": done.result.sizes.get("curated", 0),
+            "fresh_judged": evidence.items if evidence else 0,
             "promoted": int(done.decision.promoted),
             "macro_f1_permille": round(1000 * done.decision.macro_f1),
             "rescored": (done.rescored or {}).get("items", 0),
