@@ -110,6 +110,22 @@ def serving_dir(models_dir: Path) -> Path:
     return SEED_DIR
 
 
+def load_serving(models_dir: Path) -> Model:
+    """The model that serves pulls and the web app: the current one, or, when it cannot be
+    read (a damaged or foreign file, a model of another version), the shipped seed with one
+    warning naming the culprit; a broken file never leaves items unclassified."""
+    try:
+        return load_model(models_dir)
+    except ModelError as exc:
+        if not read_registry(SEED_DIR).get("current") or models_dir == SEED_DIR:
+            raise
+        log.warning(
+            "current model unreadable: the shipped seed model serves",
+            extra={"stage": "classify", "error": str(exc)},
+        )
+        return load_model(SEED_DIR)
+
+
 def is_seed(models_dir: Path) -> bool:
     return serving_dir(models_dir) == SEED_DIR
 

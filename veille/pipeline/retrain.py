@@ -59,8 +59,10 @@ def _aware(when: datetime) -> datetime:
 
 
 def _current(models_dir: Path) -> Model | None:
+    from veille.classify import artefacts
+
     try:
-        return classify.load_model(models_dir)
+        return artefacts.load_serving(models_dir)
     except ModelError as exc:
         log.warning("current model unreadable", extra={"stage": "classify", "error": str(exc)})
         return None

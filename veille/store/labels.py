@@ -106,7 +106,7 @@ def unsent_items(session: Session, *, since: datetime) -> Iterator[Classified]:
     its story): what a new model may still re-file before subscribers see it."""
     issued_items: set[int] = set()
     issued_stories: set[int] = set()
-    for (entries,) in session.exec(
+    for entries in session.exec(
         select(Digest.entries).where(
             col(Digest.period_end).is_(None) | (Digest.period_end >= since)
         )
