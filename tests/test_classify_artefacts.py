@@ -18,8 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from tests.classify_data import tiny_examples, tiny_result
-from veille.classify import history, load_model, rollback, save_and_maybe_promote
-from veille.classify import artefacts
+from veille.classify import artefacts, history, load_model, rollback, save_and_maybe_promote
 from veille.classify.artefacts import add_linear
 from veille.classify.promotion import MIN_EVIDENCE, Evidence
 from veille.classify.train import TrainResult

@@ -18,9 +18,15 @@ from tests.classify_data import tiny_examples, tiny_result
 from tests.localweb import LocalWeb
 from tests.test_pipeline_enrich import OTHER, STORY, _feed, _page
 from veille import pipeline
-from veille.classify import artefacts, history, load_model, promotion, save_and_maybe_promote
+from veille.classify import (
+    artefacts,
+    history,
+    load_model,
+    promotion,
+    save_and_maybe_promote,
+    seedvectors,
+)
 from veille.classify import examples as seed_files
-from veille.classify import seedvectors
 from veille.classify.explain import contributions, log_odds
 from veille.cli import _register, app
 from veille.pipeline.retrain import retrain
@@ -74,7 +80,7 @@ def test_pull_scores_equal_reclassify_and_explanations_add_up_to_them(
 
     # Each explanation's terms and base add up to the log-odds of the score shown.
     model = load_model(settings.models_dir)
-    for item_id, (scores, doc) in again.items():
+    for scores, doc in again.values():
         exact = model.scores([doc])[0]
         for j, topic in enumerate(TOPICS):
             assert round(float(exact[j]), 4) == scores[topic]
