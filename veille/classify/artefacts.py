@@ -353,7 +353,17 @@ def _set_current(models_dir: Path, registry: dict, version: str) -> None:
             entry["status"] = "current"
     registry["current"] = version
     card.write(models_dir, _read_json(models_dir / f"{version}.json", "model sidecar"))
+    _add_card_section(models_dir / "MODEL_CARD.md")
     _write_json(models_dir / REGISTRY, registry)
+
+
+def _add_card_section(path: Path) -> None:
+    """The card's paragraph on retraining without the seed corpus (seedvectors.py)."""
+    from veille.classify.seedvectors import CARD_SECTION
+
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if CARD_SECTION.strip() not in text:
+        path.write_text(text.rstrip("\n") + "\n" + CARD_SECTION, encoding="utf-8")
 
 
 def history(models_dir: Path) -> list[dict]:

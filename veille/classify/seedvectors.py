@@ -41,6 +41,23 @@ if TYPE_CHECKING:
     from veille.classify.train import TrainResult
 
 log = logging.getLogger(__name__)
+# Appended to every model card (artefacts._set_current): how a retrain keeps the seed's
+# knowledge where the seed corpus is absent, and why this way.
+CARD_SECTION = """
+## Retraining without the seed corpus
+
+The seed corpus may not be redistributed, so an install without `../shared` (a `pip install`,
+the Docker image) cannot read its texts. The package ships the seed examples' feature vectors
+instead (`seed_vectors.npz`: rows of this vocabulary's weighted, normalised counts, their
+labels, a source per row and hashes of their ids and URLs; no text, nothing in reading order).
+A retrain there fits the seed model's fixed vocabulary on those rows plus curators' items, so
+it keeps what the seed knew and adds what curators taught; a curator's call replaces the seed
+label of the same page. Chosen over training curators' labels on top of the seed model (a
+prior on its weights) because a retrain then solves the same problem as the seed training,
+with the same estimator, and needs no prior strength to tune. Whichever way a model was
+trained, it replaces the current one only if it does not do worse on the most recent
+curator-judged items that neither trained on (at least 30).
+"""
 FILE = "seed_vectors.npz"
 FORMAT = "veille-seed-vectors/1"
 HINT = "run `veille train --export-seed` where ../shared is present"
