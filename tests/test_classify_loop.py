@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from tests.classify_data import tiny_examples, tiny_result
+from tests.classify_data import FIXTURES, tiny_examples, tiny_result
 from tests.localweb import LocalWeb
 from tests.test_pipeline_enrich import OTHER, STORY, _feed, _page
 from veille import pipeline
@@ -244,3 +244,26 @@ def test_one_document_function_for_every_reader() -> None:
         updated_at=NOW,
     )
     assert doc_of(item) == Doc(title="Page title", text="corps", summary="S", lang="fr")
+
+
+def test_train_export_seed_writes_vectors_of_the_shipped_seed_model(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        "".join(json.dumps({"id": e.key, "labels": list(e.labels)}) + "\n" for e in tiny_examples())
+    )
+    out = tmp_path / "seed_vectors.npz"
+    monkeypatch.setenv("VEILLE_DATA_DIR", str(settings.data_dir))
+    ran = CliRunner().invoke(
+        app,
+        ["train", "--export-seed", str(out), "--labels", str(labels)]
+        + ["--corpus", str(FIXTURES / "items.jsonl")],
+    )
+    assert ran.exit_code == 0, ran.output
+    seed = load_model(artefacts.SEED_DIR)
+    assert f"{out}: {len(tiny_examples())} seed items" in ran.output
+    assert f"vocabulary of model {seed.version}" in ran.output
+    vectors = seedvectors.load(out, seed)
+    assert vectors.rows.shape == (len(tiny_examples()), seed.linear.weights.shape[0])
+    assert not (settings.data_dir / "models").exists()  # nothing trained

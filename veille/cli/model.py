@@ -89,7 +89,7 @@ def train_cmd(
         typer.Option(
             "--export-seed",
             help="Instead of training: write the seed labels' feature vectors under the "
-            "current model's vocabulary to this file (the package's seed_vectors.npz).",
+            "shipped seed model's vocabulary to this file (the package's seed_vectors.npz).",
         ),
     ] = None,
 ) -> None:
@@ -99,7 +99,7 @@ def train_cmd(
 
     st = state(ctx)
     if export_seed is not None:
-        _export_seed(st.settings.models_dir, export_seed, labels, corpus)
+        _export_seed(export_seed, labels, corpus)
         return
     done = retrain.retrain(
         st.engine,
@@ -135,12 +135,13 @@ def train_cmd(
         )
 
 
-def _export_seed(models_dir: Path, path: Path, labels: Path | None, corpus: Path | None) -> None:
+def _export_seed(path: Path, labels: Path | None, corpus: Path | None) -> None:
+    """The vectors belong to the seed model shipped in the package, whatever serves here."""
     from veille import classify
+    from veille.classify import artefacts, seedvectors
     from veille.classify import examples as seed_files
-    from veille.classify import seedvectors
 
-    model = classify.load_model(models_dir)
+    model = classify.load_model(artefacts.SEED_DIR)
     examples, problems = classify.read_seed(
         labels or seed_files.SEED_LABELS, corpus or seed_files.SEED_CORPUS
     )
