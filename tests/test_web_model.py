@@ -144,3 +144,26 @@ def test_retrain_now_runs_in_the_background(site, small_labels) -> None:  # noqa
         "Dernier entraînement non retenu : seulement 1 article jugé récemment qu’aucun des "
         "deux modèles n’a appris ; il en faut 30 pour les comparer." in page
     )
+
+
+def test_the_page_lists_what_a_promotion_re_filed(site, trained) -> None:  # noqa: ANN001
+    client, seeded, models = site
+    version = classify.save_and_maybe_promote(trained, models, utcnow(), force=True).version
+    changed = {
+        "id": seeded.items["osm"],
+        "title": "OpenStreetMap cartographie les fontaines",
+        "before": [],
+        "after": ["open_collaboration"],
+        "reviewed": False,
+    }
+    artefacts.record(models, version, rescored={"items": 12, "changed": 1, "list": [changed]})
+    login(client)
+    page = client.get("/model").text
+    assert "Dernier entraînement retenu de force." in page
+    assert (
+        f"Après la mise en service du modèle {version}, 12 articles pas encore parus dans une "
+        "lettre ont été notés à nouveau" in page
+    )
+    assert "1 a changé de thème" in page
+    assert f'href="/review/items/{seeded.items["osm"]}">OpenStreetMap cartographie' in page
+    assert "Collaboration ouverte" in page.split("OpenStreetMap cartographie les fontaines")[1]
