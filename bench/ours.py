@@ -13,7 +13,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bench.corpus import ROOT
 from bench.measure import Run, run_measured
 
 VEILLE = [sys.executable, "-m", "veille"]
@@ -38,7 +37,6 @@ def env_for(data_dir: Path, sources: Path, **extra: str) -> dict[str, str]:
     env.update(
         VEILLE_DATA_DIR=str(data_dir),
         VEILLE_SOURCES=str(sources),
-        VEILLE_MODELS_DIR=str(ROOT / "models"),
         VEILLE_ALLOW_NETWORKS="127.0.0.0/8",
         VEILLE_CONNECT_TIMEOUT="5",
         VEILLE_READ_TIMEOUT="5",

@@ -38,6 +38,7 @@ from veille.types import TOPICS
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "articles.jsonl"
 RESULTS = ROOT / "bench" / "results"
+SEED_DIR = ROOT / "veille" / "classify" / "seed"
 PASSWORD = "bench password"
 
 
@@ -201,7 +202,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300, help="timed requests per case")
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
-    parser.add_argument("--models-dir", default=str(ROOT / "models"))
+    parser.add_argument("--models-dir", default=str(SEED_DIR))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/veille.db"

@@ -38,7 +38,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         sources=tmp_path / "feeds.yaml",
-        models_dir=ROOT / "models",
+        models_dir=tmp_path / "data" / "models",  # empty: the shipped seed model serves
         allow_networks=["127.0.0.0/8"],
         # Feeds in tests link to pages on hosts that do not exist here; tests that follow
         # links to the local web turn this on.

@@ -18,8 +18,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from tests.classify_data import tiny_examples, tiny_result
-from veille.classify import history, load_model, rollback, save_and_maybe_promote
+from veille.classify import artefacts, history, load_model, rollback, save_and_maybe_promote
 from veille.classify.artefacts import add_linear
+from veille.classify.promotion import MIN_EVIDENCE, Evidence
 from veille.classify.train import TrainResult
 from veille.errors import ModelError, VeilleError
 
@@ -34,8 +35,13 @@ def scored(macro_f1: float) -> TrainResult:
     return dataclasses.replace(result, metrics=figures)
 
 
+def saved(result: TrainResult, models: Path, when: datetime = T0):  # noqa: ANN201
+    """Saved and made current whatever serves (here: the shipped seed model)."""
+    return save_and_maybe_promote(result, models, when, force=True)
+
+
 def test_save_then_load_gives_the_same_predictions(tmp_path: Path) -> None:
-    decision = save_and_maybe_promote(tiny_result(), tmp_path, T0)
+    decision = saved(tiny_result(), tmp_path)
     assert decision.promoted and decision.version == "20261120-060000"
     model = load_model(tmp_path)
     assert model.version == decision.version
@@ -61,7 +67,7 @@ def test_save_then_load_gives_the_same_predictions(tmp_path: Path) -> None:
 
 def test_a_loaded_model_scores_without_scikit_learn_bit_for_bit(tmp_path: Path) -> None:
     """Scoring reads the .npz only: a pull never imports scikit-learn or skops."""
-    save_and_maybe_promote(tiny_result(), tmp_path, T0)
+    saved(tiny_result(), tmp_path)
     docs = [e.doc for e in tiny_examples()]
     script = (
         "import json, sys; from pathlib import Path\n"
@@ -89,7 +95,7 @@ def test_a_loaded_model_scores_without_scikit_learn_bit_for_bit(tmp_path: Path) 
 
 
 def test_a_model_saved_before_npz_files_gets_its_linear_form(tmp_path: Path) -> None:
-    version = save_and_maybe_promote(tiny_result(), tmp_path, T0).version
+    version = saved(tiny_result(), tmp_path).version
     sidecar_path = tmp_path / f"{version}.json"
     sidecar = json.loads(sidecar_path.read_text())
     del sidecar["linear_file"], sidecar["linear_sha256"]
@@ -101,7 +107,16 @@ def test_a_model_saved_before_npz_files_gets_its_linear_form(tmp_path: Path) -> 
     assert np.array_equal(load_model(tmp_path).scores(docs), before)
 
 
-def test_missing_models_name_the_file_and_say_how_to_retrain(tmp_path: Path) -> None:
+def test_an_empty_models_folder_serves_the_shipped_seed_model(tmp_path: Path) -> None:
+    seed = json.loads((artefacts.SEED_DIR / "registry.json").read_text())["current"]
+    assert load_model(tmp_path / "not-yet").version == seed
+    assert artefacts.is_seed(tmp_path) and not (tmp_path / "not-yet").exists()
+
+
+def test_missing_models_name_the_file_and_say_how_to_retrain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(artefacts, "SEED_DIR", tmp_path / "no-seed")
     with pytest.raises(ModelError, match=r"registry.json: no current model; run `veille train`"):
         load_model(tmp_path)
     (tmp_path / "registry.json").write_text("{not json")
@@ -112,7 +127,7 @@ def test_missing_models_name_the_file_and_say_how_to_retrain(tmp_path: Path) -> 
 
 
 def test_a_damaged_or_foreign_model_file_is_refused(tmp_path: Path) -> None:
-    version = save_and_maybe_promote(tiny_result(), tmp_path, T0).version
+    version = saved(tiny_result(), tmp_path).version
     path = tmp_path / f"{version}.skops"
     good = path.read_bytes()
     path.write_bytes(good[:-100] + b"x" * 100)
@@ -146,17 +161,27 @@ def test_a_damaged_or_foreign_model_file_is_refused(tmp_path: Path) -> None:
         load_model(tmp_path)
 
 
-def test_promotion_keeps_the_better_model_and_history_records_both_figures(
-    tmp_path: Path,
-) -> None:
-    first = save_and_maybe_promote(scored(0.80), tmp_path, T0)
-    slightly_worse = save_and_maybe_promote(scored(0.795), tmp_path, T0 + timedelta(days=1))
-    assert slightly_worse.promoted and slightly_worse.current_macro_f1 == 0.80
-    worse = save_and_maybe_promote(scored(0.77), tmp_path, T0 + timedelta(days=2))
-    assert not worse.promoted
-    assert (worse.macro_f1, worse.current_macro_f1) == (0.77, 0.795)
-    assert "below" in worse.reason
+def test_promotion_compares_both_models_on_the_same_fresh_evidence(tmp_path: Path) -> None:
+    seed = load_model(tmp_path).version  # the shipped seed serves an empty folder
+    # Too little evidence: recorded, not promoted, whatever its cross-validated figure.
+    few = save_and_maybe_promote(scored(0.99), tmp_path, T0, evidence=Evidence(12, 0.9, 0.5))
+    assert not few.promoted and few.code == "too_little_evidence"
+    assert f"12 judged items that neither model trained on, {MIN_EVIDENCE} needed" in few.reason
+    assert load_model(tmp_path).version == seed
+    first = save_and_maybe_promote(
+        scored(0.60), tmp_path, T0 + timedelta(hours=1), evidence=Evidence(40, 0.80, 0.70)
+    )
+    assert first.promoted and first.code == "better" and first.current_version == seed
+    slightly_worse = save_and_maybe_promote(
+        scored(0.9), tmp_path, T0 + timedelta(days=1), evidence=Evidence(40, 0.795, 0.80)
+    )
+    assert slightly_worse.promoted  # within the tolerance
+    worse = save_and_maybe_promote(
+        scored(0.95), tmp_path, T0 + timedelta(days=2), evidence=Evidence(40, 0.70, 0.795)
+    )
+    assert not worse.promoted and worse.code == "worse" and "below" in worse.reason
     assert not (tmp_path / f"{worse.version}.skops").exists()  # figures kept, model not
+    assert not (tmp_path / f"{worse.version}.npz").exists()
     assert load_model(tmp_path).version == slightly_worse.version
     forced = save_and_maybe_promote(scored(0.70), tmp_path, T0 + timedelta(days=3), force=True)
     assert forced.promoted and forced.reason == "forced"
@@ -166,27 +191,38 @@ def test_promotion_keeps_the_better_model_and_history_records_both_figures(
         worse.version,
         slightly_worse.version,
         first.version,
+        few.version,
     ]
-    assert [r["status"] for r in rows] == ["current", "rejected", "previous", "previous"]
-    assert rows[1]["compared_with"] == {"version": slightly_worse.version, "macro_f1": 0.795}
+    assert [r["status"] for r in rows] == [
+        "current",
+        "rejected",
+        "previous",
+        "previous",
+        "rejected",
+    ]
+    assert rows[1]["evidence"] == {"items": 40, "candidate": 0.70, "current": 0.795}
+    assert rows[1]["compared_with"]["version"] == slightly_worse.version
 
 
-def test_rollback_restores_the_previous_model_and_its_card(tmp_path: Path) -> None:
-    first = save_and_maybe_promote(scored(0.80), tmp_path, T0)
-    second = save_and_maybe_promote(scored(0.81), tmp_path, T0 + timedelta(days=1))
+def test_rollback_restores_the_previous_model_its_card_then_the_seed(tmp_path: Path) -> None:
+    first = saved(scored(0.80), tmp_path)
+    second = saved(scored(0.81), tmp_path, T0 + timedelta(days=1))
     assert "0.810" in (tmp_path / "MODEL_CARD.md").read_text()
     assert rollback(tmp_path) == first.version
     assert load_model(tmp_path).version == first.version
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert first.version in card and "0.800" in card
     assert [r["status"] for r in history(tmp_path)] == ["rolled_back", "current"]
+    seed = json.loads((artefacts.SEED_DIR / "registry.json").read_text())["current"]
+    assert rollback(tmp_path) == seed  # past the first trained version: the shipped seed
+    assert load_model(tmp_path).version == seed and artefacts.is_seed(tmp_path)
     with pytest.raises(VeilleError, match="no earlier model to roll back to"):
         rollback(tmp_path)
     assert second.version != first.version
 
 
 def test_the_model_card_has_figures_baseline_and_plots(tmp_path: Path) -> None:
-    save_and_maybe_promote(tiny_result(), tmp_path, T0)
+    saved(tiny_result(), tmp_path)
     card = (tmp_path / "MODEL_CARD.md").read_text()
     cv, base = tiny_result().metrics["cv"], tiny_result().metrics["baseline"]
     assert f"**{cv['macro_f1']:.3f}** ({base['macro_f1']:.3f})" in card

@@ -27,7 +27,7 @@ runner = CliRunner()
 def env(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: ANN001
     """A models folder holding the tiny model, and a SQLite store, both in tmp_path."""
     models = tmp_path / "models"
-    save_and_maybe_promote(tiny_result(), models, datetime(2026, 11, 20, tzinfo=UTC))
+    save_and_maybe_promote(tiny_result(), models, datetime(2026, 11, 20, tzinfo=UTC), force=True)
     monkeypatch.setenv("VEILLE_MODELS_DIR", str(models))
     monkeypatch.setenv("VEILLE_DATA_DIR", str(settings.data_dir))
     return models
@@ -102,18 +102,25 @@ def test_train_history_and_rollback(env: Path, tmp_path: Path) -> None:
             )
         ],
     ).dispose()
-    trained = runner.invoke(
-        app, ["train", "--labels", str(labels), "--corpus", str(FIXTURES / "items.jsonl")]
+    seed_args = ["train", "--labels", str(labels), "--corpus", str(FIXTURES / "items.jsonl")]
+    kept = runner.invoke(app, seed_args)
+    assert kept.exit_code == 0, kept.output
+    assert f"trained on {len(records())} items" in kept.output
+    assert "1 curator-labelled items (1 of them override a seed label)" in kept.output
+    assert "5-fold cross-validation (keyword baseline)" in kept.output
+    # Its one curator label is a seed item too: no fresh evidence to compare the models on.
+    assert (
+        "NOT promoted: too little evidence: 0 judged items that neither model trained on, "
+        "30 needed" in kept.output
     )
-    assert trained.exit_code == 0, trained.output
-    assert f"training on {len(records())} items" in trained.output
-    assert "1 curator-labelled items (1 of them override a seed label)" in trained.output
-    assert "5-fold cross-validation (keyword baseline)" in trained.output
-    assert "now current" in trained.output and "current 0." in trained.output
+    assert load_model(env).version == "20261120-000000"
+    trained = runner.invoke(app, [*seed_args, "--force"])
+    assert "now current: forced" in trained.output and "current 20261120-000000" in trained.output
     new = load_model(env).version
     assert new != "20261120-000000"
     listed = runner.invoke(app, ["model", "history"]).output
     assert new in listed and "20261120-000000" in listed and "previous" in listed
+    assert "rejected" in listed and "too little evidence" in listed
     back = runner.invoke(app, ["model", "rollback"])
     assert back.exit_code == 0 and "model 20261120-000000 is current again" in back.output
     assert load_model(env).version == "20261120-000000"
@@ -165,10 +172,12 @@ def test_user_errors_are_one_line_without_traceback(settings, tmp_path: Path) ->
             cwd=tmp_path,
         )
 
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "registry.json").write_text('{"current": "gone", "versions": []}')
     missing = veille("classify", "--input", str(FIXTURES / "bad.jsonl"), "--output", "-")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert missing.stderr.strip() == (
-        f"veille: error: {tmp_path / 'empty' / 'registry.json'}: no current model; "
+        f"veille: error: {tmp_path / 'empty' / 'gone.json'}: no model sidecar; "
         "run `veille train` to build one"
     )
     nofile = veille("evaluate", "--baseline", "--input", str(tmp_path / "nope.jsonl"))

@@ -9,8 +9,9 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, shared_path
+from tests.conftest import shared_path
 from veille.classify import load_model, metrics, read_seed
+from veille.classify.artefacts import SEED_DIR
 from veille.classify.baseline import keyword_labels
 from veille.classify.model import build_pipeline
 from veille.classify.train import data_hash
@@ -57,7 +58,7 @@ def test_the_recipe_beats_keyword_rules_on_items_it_never_saw() -> None:
 
 def test_the_committed_model_is_the_seed_model() -> None:
     examples = _seed()
-    model = load_model(ROOT / "models")
+    model = load_model(SEED_DIR)
     sidecar = model.sidecar
     assert sidecar["data_hash"] == data_hash(examples)
     assert sidecar["sizes"]["total"] == len(examples) and sidecar["sizes"]["curated"] == 0
@@ -65,4 +66,4 @@ def test_the_committed_model_is_the_seed_model() -> None:
     assert cv["folds"] == 5 and cv["macro_f1"] > base["macro_f1"] + 0.1
     assert set(model.thresholds) == set(TOPICS)
     assert model.metrics["held_out_sources"]["macro_f1"] > base["macro_f1"]
-    assert (ROOT / "models" / sidecar["model_file"]).stat().st_size < 5_000_000
+    assert (SEED_DIR / sidecar["model_file"]).stat().st_size < 5_000_000

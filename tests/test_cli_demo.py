@@ -14,7 +14,6 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT
 from veille.cli import _register, app
 from veille.demo import expected_topics
 from veille.demo.run import demo_settings, has_run, open_site
@@ -27,7 +26,7 @@ def test_demo_pulls_classifies_sends_and_publishes(
 ) -> None:
     for var in ("VEILLE_SMTP_URL", "VEILLE_DATABASE_URL", "VEILLE_DATA_DIR"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("VEILLE_MODELS_DIR", str(ROOT / "models"))
+    monkeypatch.delenv("VEILLE_MODELS_DIR", raising=False)  # the shipped seed model serves
     monkeypatch.chdir(tmp_path)
     _register()
     result = CliRunner().invoke(app, ["demo", "--data-dir", "demo"])

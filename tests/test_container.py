@@ -130,7 +130,8 @@ def test_healthcheck_volumes_and_command() -> None:
     volumes = json.loads(final["VOLUME"])
     env = dict(re.findall(r"(VEILLE_[A-Z_]+)=(\S+)", final["ENV"]))
     config = str(Path(env["VEILLE_SOURCES"]).parent)  # a folder, never a file mount
-    assert {env["VEILLE_DATA_DIR"], env["VEILLE_MODELS_DIR"], config} == set(volumes)
+    # Retrained models live in DATA_DIR/models; the seed model is package data.
+    assert {env["VEILLE_DATA_DIR"], config} == set(volumes) and "VEILLE_MODELS_DIR" not in env
     assert final["ENTRYPOINT"] == '["/usr/local/bin/veille-entrypoint"]'
 
     assert {name.removeprefix("VEILLE_").lower() for name in env} <= set(Settings.model_fields)

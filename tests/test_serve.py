@@ -13,8 +13,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import ROOT
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -29,7 +27,6 @@ def test_serve_answers_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
     env.update(
         VEILLE_DATA_DIR=str(tmp_path / "data"),
         VEILLE_SOURCES=str(tmp_path / "feeds.yaml"),
-        VEILLE_MODELS_DIR=str(ROOT / "models"),
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "veille", "serve", "--port", str(port)],

@@ -55,7 +55,8 @@ def test_curator_examples_are_reviewed_items_with_their_text(engine: Engine) -> 
         ("g1", ("open_collaboration",), "Ville", True),
         ("g2", (), "Ville", True),  # judged off-topic is a label too
     ]
-    assert found[0].doc.summary == "from the feed" and found[0].url == "https://ville.example/1"
+    # What the pull scored: the extracted summary (none here), not the feed's.
+    assert found[0].doc.summary == "" and found[0].url == "https://ville.example/1"
     assert found[1].doc.summary == "short" and found[1].doc.lang == "fr"
 
 

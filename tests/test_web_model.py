@@ -16,6 +16,7 @@ from sqlmodel import select
 from tests.conftest import shared_path
 from tests.e2e.seed import Seeded, login, seed, use_light_hashing
 from veille import classify
+from veille.classify import artefacts
 from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
@@ -59,11 +60,15 @@ def site(
         yield client, seeded, models
 
 
-def test_without_a_model_the_page_says_so(site) -> None:  # noqa: ANN001
-    client, _, _ = site
+def test_before_any_training_the_shipped_seed_model_serves(site) -> None:  # noqa: ANN001
+    client, _, models = site
     login(client)
     page = client.get("/model")
-    assert page.status_code == 200 and "Aucun modèle n’a encore été entraîné" in page.text
+    seed = json.loads((artefacts.SEED_DIR / "registry.json").read_text())["current"]
+    assert page.status_code == 200 and seed in page.text and not models.exists()
+    assert "Le modèle de départ livré avec veille" in page.text
+    png = client.get("/model/figures/pr_curves.png")  # the seed's own plots
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
 
 def test_a_failed_training_is_told_in_french_by_its_kind(site) -> None:  # noqa: ANN001
@@ -89,7 +94,7 @@ def test_a_failed_training_is_told_in_french_by_its_kind(site) -> None:  # noqa:
 
 def test_figures_plots_card_and_corrections(site, trained) -> None:  # noqa: ANN001
     client, seeded, models = site
-    decision = classify.save_and_maybe_promote(trained, models, utcnow())
+    decision = classify.save_and_maybe_promote(trained, models, utcnow(), force=True)
     token = login(client)
     client.post(
         f"/review/items/{seeded.items['budget']}/toggle",
@@ -120,8 +125,8 @@ def test_figures_plots_card_and_corrections(site, trained) -> None:  # noqa: ANN
 
 def test_rollback_is_for_admins_and_switches_the_model(site, trained) -> None:  # noqa: ANN001
     client, _, models = site
-    first = classify.save_and_maybe_promote(trained, models, utcnow()).version
-    second = classify.save_and_maybe_promote(trained, models, utcnow()).version
+    first = classify.save_and_maybe_promote(trained, models, utcnow(), force=True).version
+    second = classify.save_and_maybe_promote(trained, models, utcnow(), force=True).version
     assert first != second
     token = login(client)
     assert client.post("/model/rollback", data={"csrf_token": token}).status_code == 403
@@ -134,6 +139,8 @@ def test_rollback_is_for_admins_and_switches_the_model(site, trained) -> None:  
     assert client.app.state.model.current().version == first
     page = client.get("/model").text
     assert f"Le modèle courant est maintenant {first}." in page
+    client.post("/model/rollback", data={"csrf_token": token})  # past the first: the seed
+    assert client.app.state.model.current().version not in (first, second)
     again = client.post("/model/rollback", data={"csrf_token": token})
     assert again.status_code == 303 and "pas de modèle précédent" in client.get("/model").text
 
@@ -156,7 +163,35 @@ def test_retrain_now_runs_in_the_background(site, small_labels) -> None:  # noqa
         run = s.exec(select(JobRun).where(JobRun.job == "retrain")).one()
     assert run.outcome == "ok", run.error
     assert run.counts["examples"] == 241 and run.counts["curated"] == 1
-    assert run.counts["promoted"] == 1
-    assert app.state.model.current() is not None  # reloaded without a restart
+    # One curator judgement is too little to compare the new model with the seed one.
+    assert run.counts["promoted"] == 0 and run.counts["fresh_judged"] == 1
+    assert app.state.model.current() is not None
     page = client.get("/model").text
-    assert "promu" in page and "sur 241 articles, dont 1 des relecteurs·rices" in page
+    assert "non promu" in page and "sur 241 articles, dont 1 des relecteurs·rices" in page
+    assert (
+        "Dernier entraînement non retenu : seulement 1 article jugé récemment qu’aucun des "
+        "deux modèles n’a appris ; il en faut 30 pour les comparer." in page
+    )
+
+
+def test_the_page_lists_what_a_promotion_re_filed(site, trained) -> None:  # noqa: ANN001
+    client, seeded, models = site
+    version = classify.save_and_maybe_promote(trained, models, utcnow(), force=True).version
+    changed = {
+        "id": seeded.items["osm"],
+        "title": "OpenStreetMap cartographie les fontaines",
+        "before": [],
+        "after": ["open_collaboration"],
+        "reviewed": False,
+    }
+    artefacts.record(models, version, rescored={"items": 12, "changed": 1, "list": [changed]})
+    login(client)
+    page = client.get("/model").text
+    assert "Dernier entraînement retenu de force." in page
+    assert (
+        f"Après la mise en service du modèle {version}, 12 articles pas encore parus dans une "
+        "lettre ont été notés à nouveau" in page
+    )
+    assert "1 a changé de thème" in page
+    assert f'href="/review/items/{seeded.items["osm"]}">OpenStreetMap cartographie' in page
+    assert "Collaboration ouverte" in page.split("OpenStreetMap cartographie les fontaines")[1]

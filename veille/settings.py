@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from veille.errors import ConfigError
@@ -64,7 +64,11 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/veille.db (WAL mode)"
     )
     sources: Path = Field(Path("feeds.yaml"), description="Path of the sources file")
-    models_dir: Path = Field(Path("models"), description="Folder of the classifier models")
+    models_dir: Path = Field(
+        None,  # type: ignore[arg-type]  # set from data_dir below
+        description="Folder of the models trained here; default DATA_DIR/models (the seed "
+        "model shipped in the package serves until one is promoted)",
+    )
 
     # Fetching politely
     user_agent: str = Field(
@@ -290,6 +294,13 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError as exc:
                 raise ValueError(f"{cidr!r} is not a CIDR range such as 127.0.0.0/8") from exc
+        return value
+
+    @field_validator("models_dir", mode="before")
+    @classmethod
+    def _models_in_data(cls, value: object, info: ValidationInfo) -> object:
+        if value is None or value == "":
+            return Path(info.data.get("data_dir") or "data") / "models"
         return value
 
     @property

@@ -106,6 +106,18 @@ class Doc:
     lang: str | None = None
 
 
+def classifier_doc(
+    *, title: str, page_title: str | None, text: str, summary: str, lang: str | None
+) -> Doc:
+    """The one document the classifier reads of an item: the pull scores it, training,
+    re-scoring, `veille evaluate` and the "why" panel rebuild it from the same fields.
+
+    `title` is the feed's title, `page_title` the article page's (it wins when there is
+    one); `text` and `summary` are the extracted ones, as stored on the item.
+    """
+    return Doc(title=page_title or title or "", text=text or "", summary=summary or "", lang=lang)
+
+
 @dataclass(frozen=True, slots=True)
 class Prediction:
     labels: tuple[str, ...]  # topics at or above their threshold; empty = off-topic

@@ -11,9 +11,15 @@ Loading checks the sha256s recorded in the sidecar, reads the .npz with no pickl
 reads the .skops file only when the fitted Pipeline itself is asked for, refusing any type in it
 that is not on a short list: only a model veille wrote is ever loaded. A model saved before the
 .npz existed is scored from its .skops file.
-A retrain replaces the current model only if its cross-validated macro-F1 is not lower than
-the current one's by more than PROMOTION_TOLERANCE; a rejected candidate keeps its sidecar
-(the figures) but not its model file.
+A retrain replaces the current model only if it is not worse on fresh evidence (promotion.py:
+both scored on curator-judged items neither trained on); a rejected candidate keeps its
+sidecar (the figures) but not its model files.
+
+The seed model ships inside the package (`seed/`, package data). A models folder with no
+current model (a fresh install: `VEILLE_MODELS_DIR` defaults to DATA_DIR/models) serves it;
+versions trained later live in the models folder, and rolling back past the first of them
+serves the seed again. A model trained on a fixed vocabulary (seedvectors.py) has no .skops
+file: its .npz is all there is.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ import json
 import logging
 import os
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from veille.classify import promotion
 from veille.classify.band import around as model_band_around
 from veille.classify.linear import Linear
 from veille.classify.model import Calibration, Model
@@ -43,7 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FORMAT = "veille-model/1"
 REGISTRY = "registry.json"
-PROMOTION_TOLERANCE = 0.01
+PROMOTION_TOLERANCE = promotion.TOLERANCE
+SEED_DIR = Path(__file__).resolve().parent / "seed"  # the shipped model, read-only
 # The only non-standard type a veille model contains; skops trusts scikit-learn and numpy.
 TRUSTED_TYPES = ["veille.classify.features.TextFeatures"]
 HINT = "run `veille train` to build one"
@@ -57,6 +65,8 @@ class PromotionDecision:
     current_version: str | None
     current_macro_f1: float | None
     reason: str
+    code: str = ""  # promotion.Verdict.code: what the web page says, translated
+    evidence: promotion.Evidence | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -93,24 +103,64 @@ def read_registry(models_dir: Path) -> dict:
     return registry
 
 
+def serving_dir(models_dir: Path) -> Path:
+    """The folder whose current model serves: the models folder once it has one, else the
+    seed shipped in the package."""
+    if read_registry(models_dir).get("current"):
+        return models_dir
+    return SEED_DIR
+
+
+def load_serving(models_dir: Path) -> Model:
+    """The model that serves pulls and the web app: the current one, or, when it cannot be
+    read (a damaged or foreign file, a model of another version), the shipped seed with one
+    warning naming the culprit; a broken file never leaves items unclassified."""
+    try:
+        return load_model(models_dir)
+    except ModelError as exc:
+        if not read_registry(SEED_DIR).get("current") or models_dir == SEED_DIR:
+            raise
+        log.warning(
+            "current model unreadable: the shipped seed model serves",
+            extra={"stage": "classify", "error": str(exc)},
+        )
+        return load_model(SEED_DIR)
+
+
+def is_seed(models_dir: Path) -> bool:
+    return serving_dir(models_dir) == SEED_DIR
+
+
 def load_model(models_dir: Path, version: str | None = None) -> Model:
-    """The current model (or `version`), checked against its sidecar before it is read."""
+    """The current model (or `version`), checked against its sidecar before it is read.
+
+    With no current model in `models_dir`, the seed shipped in the package."""
+    if version is None:
+        models_dir = serving_dir(models_dir)
+    elif not (models_dir / f"{version}.json").exists() and (SEED_DIR / f"{version}.json").exists():
+        models_dir = SEED_DIR
     registry = read_registry(models_dir)
     version = version or registry.get("current")
     if not version:
         raise ModelError(f"{models_dir / REGISTRY}: no current model; {HINT}")
     sidecar = _read_json(models_dir / f"{version}.json", "model sidecar")
     if sidecar.get("format") != FORMAT:
-        raise ModelError(f"{models_dir / f'{version}.json'}: not a {FORMAT} sidecar; {HINT}")
-    path = _checked(
-        models_dir / sidecar.get("model_file", f"{version}.skops"), sidecar.get("sha256")
-    )
-    fitted = partial(_load_pipeline, path)
+        raise ModelError(
+            f"{models_dir / f'{version}.json'}: not a {FORMAT} sidecar (written by another "
+            f"version of veille, or not by veille); {HINT}"
+        )
+    fitted = None
+    if "model_file" in sidecar or "linear_file" not in sidecar:
+        path = _checked(
+            models_dir / sidecar.get("model_file", f"{version}.skops"), sidecar.get("sha256")
+        )
+        fitted = partial(_load_pipeline, path)
     try:
         if "linear_file" in sidecar:
             linear_path = _checked(models_dir / sidecar["linear_file"], sidecar["linear_sha256"])
             linear = Linear.load(linear_path)
         else:  # saved before .npz files: the pipeline is read now, and once
+            assert fitted is not None
             pipeline = fitted()
             linear, fitted = Linear.of(pipeline), lambda: pipeline
         calibration = Calibration.from_dict(sidecar["calibration"])
@@ -175,6 +225,14 @@ def sidecar_of(result: TrainResult, version: str, now: datetime) -> dict:
     from veille.classify.train import library_versions
 
     model = result.model
+    try:
+        params = {
+            k: str(v)
+            for k, v in model.pipeline.get_params(deep=True).items()
+            if "__" in k and not k.endswith("estimator")
+        }
+    except AttributeError:  # trained on a fixed vocabulary: no Pipeline, see seedvectors.py
+        params = dict(model.sidecar.get("params", {}))
     return {
         "format": FORMAT,
         "version": version,
@@ -187,11 +245,7 @@ def sidecar_of(result: TrainResult, version: str, now: datetime) -> dict:
         "unsure_band": model.unsure_band,
         "band": model.bounds(),
         "calibration": model.calibration.as_dict(),
-        "params": {
-            k: str(v)
-            for k, v in model.pipeline.get_params(deep=True).items()
-            if "__" in k and not k.endswith("estimator")
-        },
+        "params": params,
         "train_seconds": result.seconds,
         "libraries": library_versions(),
         "curves": card.curves(result.truth, result.oof_scores),
@@ -199,38 +253,37 @@ def sidecar_of(result: TrainResult, version: str, now: datetime) -> dict:
 
 
 def save_and_maybe_promote(
-    result: TrainResult, models_dir: Path, now: datetime, *, force: bool = False
+    result: TrainResult,
+    models_dir: Path,
+    now: datetime,
+    *,
+    force: bool = False,
+    evidence: promotion.Evidence | None = None,
+    training: dict | None = None,
 ) -> PromotionDecision:
-    """Record a trained model; make it current unless it is worse than the current one."""
-    import skops.io
-
+    """Record a trained model; make it current when `evidence` (both models scored on the
+    same fresh judged items, see promotion.py) says it is not worse, or when forced, or when
+    nothing serves yet. `training` (what it was trained on) goes into its sidecar."""
     models_dir.mkdir(parents=True, exist_ok=True)
     registry = read_registry(models_dir)
     version = _new_version(models_dir, now)
     new_f1 = float(result.metrics["cv"]["macro_f1"])
-    current = registry.get("current")
+    serving = serving_dir(models_dir)
+    current = read_registry(serving).get("current")
     current_f1 = None
     if current:
-        entry = next((e for e in registry["versions"] if e["version"] == current), {})
+        entry = next((e for e in read_registry(serving)["versions"] if e["version"] == current), {})
         current_f1 = entry.get("macro_f1")
-    if current_f1 is None:
-        promoted, reason = True, "no current model"
-    elif force:
-        promoted, reason = True, "forced"
-    elif new_f1 >= current_f1 - PROMOTION_TOLERANCE:
-        promoted, reason = True, f"macro-F1 {new_f1:.3f} vs {current_f1:.3f} (tolerance 0.01)"
-    else:
-        promoted, reason = False, f"macro-F1 {new_f1:.3f} is below {current_f1:.3f} - 0.01"
-    sidecar = sidecar_of(result, version, now)
+    evidence = evidence or promotion.Evidence(0, None, None)
+    verdict = promotion.decide(evidence, has_current=bool(current), force=force)
+    promoted, reason = verdict.promoted, verdict.reason
+    sidecar = sidecar_of(result, version, now) | {"training": training or {}}
     if promoted:
-        path = models_dir / f"{version}.skops"
-        tmp = path.with_name(f".{path.name}.tmp")
-        skops.io.dump(result.model.pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
-        os.replace(tmp, path)
-        sidecar |= {"model_file": path.name, "sha256": _sha256(path)}
-        sidecar |= _save_linear(result.model.linear, models_dir / f"{version}.npz")
+        sidecar |= _save_model_files(result, models_dir, version)
     _write_json(models_dir / f"{version}.json", sidecar)
-    decision = PromotionDecision(version, promoted, new_f1, current, current_f1, reason)
+    decision = PromotionDecision(
+        version, promoted, new_f1, current, current_f1, reason, verdict.code, evidence
+    )
     registry["versions"].append(
         {
             "version": version,
@@ -239,6 +292,13 @@ def save_and_maybe_promote(
             "items": result.sizes["total"],
             "status": "current" if promoted else "rejected",
             "compared_with": {"version": current, "macro_f1": current_f1},
+            # Both models on the same judged items that neither trained on (promotion.py).
+            "evidence": {
+                "items": evidence.items,
+                "candidate": evidence.candidate,
+                "current": evidence.current,
+            },
+            "code": verdict.code,
             "reason": reason,
         }
     )
@@ -246,8 +306,30 @@ def save_and_maybe_promote(
         _set_current(models_dir, registry, version)
     else:
         _write_json(models_dir / REGISTRY, registry)
-    log.info("model recorded", extra={"stage": "classify", **asdict(decision)})
+    log.info("model recorded", extra={"stage": "classify", "version": version, "reason": reason})
     return decision
+
+
+def _save_model_files(result: TrainResult, models_dir: Path, version: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if result.model.fitted is not None:
+        import skops.io
+
+        path = models_dir / f"{version}.skops"
+        tmp = path.with_name(f".{path.name}.tmp")
+        skops.io.dump(result.model.pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
+        os.replace(tmp, path)
+        out |= {"model_file": path.name, "sha256": _sha256(path)}
+    return out | _save_linear(result.model.linear, models_dir / f"{version}.npz")
+
+
+def record(models_dir: Path, version: str, **fields: object) -> None:
+    """Add figures to a version's history entry (e.g. what re-scoring changed)."""
+    registry = read_registry(models_dir)
+    for entry in registry["versions"]:
+        if entry["version"] == version:
+            entry.update(fields)
+    _write_json(models_dir / REGISTRY, registry)
 
 
 def _save_linear(linear: Linear, path: Path) -> dict[str, str]:
@@ -278,7 +360,17 @@ def _set_current(models_dir: Path, registry: dict, version: str) -> None:
             entry["status"] = "current"
     registry["current"] = version
     card.write(models_dir, _read_json(models_dir / f"{version}.json", "model sidecar"))
+    _add_card_section(models_dir / "MODEL_CARD.md")
     _write_json(models_dir / REGISTRY, registry)
+
+
+def _add_card_section(path: Path) -> None:
+    """The card's paragraph on retraining without the seed corpus (seedvectors.py)."""
+    from veille.classify.seedvectors import CARD_SECTION
+
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if CARD_SECTION.strip() not in text:
+        path.write_text(text.rstrip("\n") + "\n" + CARD_SECTION, encoding="utf-8")
 
 
 def history(models_dir: Path) -> list[dict]:
@@ -297,9 +389,11 @@ def rollback(models_dir: Path) -> str:
         for e in registry["versions"]
         if e["version"] in before
         and e["status"] == "previous"
-        and (models_dir / f"{e['version']}.skops").is_file()
+        and any((models_dir / f"{e['version']}{ext}").is_file() for ext in (".npz", ".skops"))
     ]
     if not candidates:
+        if current and read_registry(SEED_DIR).get("current"):
+            return _back_to_seed(models_dir, registry, current)
         raise VeilleError(f"{models_dir / REGISTRY}: no earlier model to roll back to")
     target = candidates[-1]["version"]
     load_model(models_dir, target)  # refuse to switch to a model that cannot be read
@@ -309,3 +403,16 @@ def rollback(models_dir: Path) -> str:
     _set_current(models_dir, registry, target)
     log.info("model rolled back", extra={"stage": "classify", "version": target})
     return target
+
+
+def _back_to_seed(models_dir: Path, registry: dict, current: str) -> str:
+    """No earlier trained version: the shipped seed model serves again."""
+    seed = read_registry(SEED_DIR)["current"]
+    load_model(SEED_DIR, seed)
+    for entry in registry["versions"]:
+        if entry["version"] == current:
+            entry["status"] = "rolled_back"
+    registry["current"] = None
+    _write_json(models_dir / REGISTRY, registry)
+    log.info("model rolled back to the shipped seed", extra={"stage": "classify"})
+    return seed

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from veille.errors import VeilleError
-from veille.types import TOPICS, Doc, Example
+from veille.types import TOPICS, Doc, Example, classifier_doc
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ def parse_line(number: int, line: str, *, need_labels: bool = False) -> Record |
         item_id = data.get("id")
         if not isinstance(item_id, (str, int)) or isinstance(item_id, bool) or item_id == "":
             raise ValueError("missing `id` (a string or a number)")
-        doc = Doc(
+        doc = classifier_doc(
             title=_text(data, "title", True),
+            page_title=None,
             text=_text(data, "text", True),
             summary=_text(data, "summary", False),
             lang=_text(data, "lang", False) or None,
@@ -119,7 +120,13 @@ def read_seed(labels_path: Path, corpus_path: Path) -> tuple[list[Example], list
             rec = json.loads(line)
             if str(rec["id"]) not in wanted:
                 continue
-            doc = Doc(rec.get("title") or "", rec.get("text") or "", lang=rec.get("lang"))
+            doc = classifier_doc(
+                title=rec.get("title") or "",
+                page_title=None,
+                text=rec.get("text") or "",
+                summary=rec.get("summary") or "",
+                lang=rec.get("lang"),
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             problems.append(Problem(number, f"{corpus_path.name}: unusable record ({exc})"))
             continue

@@ -81,45 +81,75 @@ def train_cmd(
     force: Annotated[
         bool, typer.Option("--force", help="Make the new model current even if it scores lower.")
     ] = False,
+    export_seed: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-seed",
+            help="Instead of training: write the seed labels' feature vectors under the "
+            "shipped seed model's vocabulary to this file (the package's seed_vectors.npz).",
+        ),
+    ] = None,
 ) -> None:
-    """Train on seed and curators' labels; keep the model only if it is not worse."""
-    from veille import classify
+    """Train on seed and curators' labels; keep the model only if it is not worse on recent
+    judged items that neither model trained on."""
+    from veille.pipeline import retrain
 
     st = state(ctx)
-    with session_scope(st.engine) as session:
-        curated = stored.curator_examples(session)
-    examples, problems, note = classify.training_examples(curated, labels, corpus)
-    _say_problems(labels or "seed labels", problems)
-    typer.echo(f"training on {len(examples)} items: {note}")
-    result = classify.train(examples)
-    cv = result.metrics["cv"]
-    scheme = "whole-source" if cv.get("scheme") == "whole_source" else "stratified"
-    _console().print(
-        _figures_table(
-            f"{cv['folds']}-fold {scheme} cross-validation (keyword baseline)",
-            cv,
-            result.metrics["baseline"],
-        )
+    if export_seed is not None:
+        _export_seed(export_seed, labels, corpus)
+        return
+    done = retrain.retrain(
+        st.engine,
+        st.settings.models_dir,
+        utcnow(),
+        labels=labels,
+        corpus=corpus,
+        force=force,
     )
-    same = result.metrics.get("same_source")
+    _say_problems(labels or "seed labels", done.problems)
+    typer.echo(f"trained on {done.result.sizes['total']} items: {done.note}")
+    cv, baseline = done.result.metrics["cv"], done.result.metrics.get("baseline")
+    scheme = "whole-source" if cv.get("scheme") == "whole_source" else "stratified"
+    title = f"{cv['folds']}-fold {scheme} cross-validation" + (
+        " (keyword baseline)" if baseline else ""
+    )
+    _console().print(_figures_table(title, cv, baseline))
+    same = done.result.metrics.get("same_source")
     if same:
         typer.echo(
             f"same-source (stratified) cross-validation: macro-F1 {same['macro_f1']:.3f}, "
             f"in-scope precision {same['in_scope_precision']:.3f}; whole-source in-scope "
             f"precision {cv['in_scope_precision']:.3f}"
         )
-    decision = classify.save_and_maybe_promote(
-        result, st.settings.models_dir, utcnow(), force=force
-    )
-    before = (
-        f"{decision.current_macro_f1:.3f} ({decision.current_version})"
-        if decision.current_version
-        else "none"
-    )
+    decision = done.decision
     verdict = "now current" if decision.promoted else "NOT promoted"
+    before = decision.current_version or "none"
     typer.echo(
-        f"model {decision.version}: macro-F1 {decision.macro_f1:.3f}, current {before}; "
-        f"{verdict}: {decision.reason}; trained in {result.seconds:.0f} s"
+        f"model {decision.version}: cross-validated macro-F1 {decision.macro_f1:.3f}; "
+        f"current {before}; {verdict}: {decision.reason}"
+    )
+    if done.rescored is not None:
+        typer.echo(
+            f"re-scored {done.rescored['items']} items not yet in a digest: "
+            f"{done.rescored['changed']} changed topic"
+        )
+
+
+def _export_seed(path: Path, labels: Path | None, corpus: Path | None) -> None:
+    """The vectors belong to the seed model shipped in the package, whatever serves here."""
+    from veille import classify
+    from veille.classify import artefacts, seedvectors
+    from veille.classify import examples as seed_files
+
+    model = classify.load_model(artefacts.SEED_DIR)
+    examples, problems = classify.read_seed(
+        labels or seed_files.SEED_LABELS, corpus or seed_files.SEED_CORPUS
+    )
+    _say_problems(labels or "seed labels", problems)
+    found = seedvectors.export(model, examples, path)
+    typer.echo(
+        f"{path}: {found['rows']} seed items, {found['stored']} values, "
+        f"{int(found['bytes']) / 1e6:.1f} MB, vocabulary of model {model.version}"
     )
 
 
@@ -274,17 +304,24 @@ def history_cmd(ctx: typer.Context) -> None:
     if not rows:
         typer.echo("no model trained yet: run `veille train`")
         return
-    table = Table("version", "trained", "items", "macro-F1", "status", "compared with", box=None)
+    table = Table(
+        "version", "trained", "items", "macro-F1", "status", "fresh evidence", "why", box=None
+    )
     for e in rows:
-        before = e.get("compared_with") or {}
-        versus = f"{before['macro_f1']:.3f} ({before['version']})" if before.get("version") else ""
+        ev = e.get("evidence") or {}
+        fresh = (
+            f"{ev['candidate']:.3f} vs {ev['current']:.3f} on {ev['items']}"
+            if ev.get("candidate") is not None and ev.get("current") is not None
+            else (f"{ev['items']} items" if ev else "")
+        )
         table.add_row(
             e["version"],
             e["created_at"][:16].replace("T", " "),
             str(e["items"]),
             f"{e['macro_f1']:.3f}",
             e["status"],
-            versus,
+            fresh,
+            e.get("reason", ""),
         )
     _console().print(table)
 

@@ -54,9 +54,12 @@ class DemoResult:
 def demo_settings(settings: Settings, data_dir: Path) -> Settings:
     """The user's settings, pointed at the demo folder, the loopback and the outbox."""
     networks = sorted(set(settings.allow_networks) | {"127.0.0.0/8"})
+    # Models trained from the demo's judgements stay in the demo folder, unless set.
+    explicit = "models_dir" in settings.model_fields_set
     return settings.model_copy(
         update={
             "data_dir": data_dir,
+            "models_dir": settings.models_dir if explicit else data_dir / "models",
             "database_url": f"sqlite:///{data_dir / 'veille.db'}",
             "allow_networks": networks,
             "fetch_articles": True,

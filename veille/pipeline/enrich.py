@@ -31,7 +31,7 @@ from veille.fetch import PAGE_ACCEPT, Fetcher
 from veille.pipeline.workers import WorkerPool
 from veille.store import Item, session_scope
 from veille.store import stories as q
-from veille.types import Doc, Extraction, Prediction
+from veille.types import Doc, Extraction, Prediction, classifier_doc
 
 if TYPE_CHECKING:
     from veille import dedupe, extract
@@ -114,8 +114,18 @@ class Enricher:
         done: list[Signed],
         model: Classifier | None,
     ) -> None:
-        predictions = self._classify(model, [d.ext for d in done], [i.title for i in items])
-        rows = list(zip(items, done, predictions, strict=True))
+        docs = [
+            classifier_doc(
+                title=i.title,
+                page_title=d.ext.title,
+                text=d.ext.text,
+                summary=d.ext.summary,
+                lang=d.ext.lang,
+            )
+            for i, d in zip(items, done, strict=True)
+        ]
+        predictions = self._classify(model, docs)
+        rows = list(zip(items, done, predictions, docs, strict=True))
         with session_scope(self.engine) as session:
             self._store(session, source, rows)
 
@@ -179,20 +189,21 @@ class Enricher:
         self,
         session: Session,
         source: str,
-        done: list[tuple[Item, Signed, Prediction | None]],
+        done: list[tuple[Item, Signed, Prediction | None, Doc]],
     ) -> None:
-        hashes = {i.id: d.text_hash for i, d, _ in done}
+        hashes = {i.id: d.text_hash for i, d, _, _ in done}
         rows = q.exact_candidates(
             session,
-            canonical_urls=[i.canonical_url for i, _, _ in done],
+            canonical_urls=[i.canonical_url for i, _, _, _ in done],
             hashes=[h for h in hashes.values() if h],
         )
         known = [dedupe.KnownItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         story_of: dict[int, int | None] = {r[0]: r[5] for r in rows}
         updates: list[tuple[int, dict[str, object]]] = []
-        for item, signed, pred in done:
+        for item, signed, pred, doc in done:
             ext, sig = signed.ext, signed.sig
             values = _extraction_values(ext, self.now)
+            values["doc_title"] = doc.title  # with text, summary, lang: what was scored
             values["content_hash"] = hashes[item.id]
             story_id = self._story(session, item, sig, source, hashes[item.id], known, story_of)
             values["story_id"] = story_id
@@ -264,15 +275,9 @@ class Enricher:
         q.set_stories(session, rows=settled, now=self.now)
 
     @staticmethod
-    def _classify(
-        model: Classifier | None, exts: list[Extraction], titles: list[str]
-    ) -> list[Prediction | None]:
+    def _classify(model: Classifier | None, docs: list[Doc]) -> list[Prediction | None]:
         if model is None:
-            return [None] * len(exts)
-        docs = [
-            Doc(title=e.title or t, text=e.text, summary=e.summary, lang=e.lang)
-            for e, t in zip(exts, titles, strict=True)
-        ]
+            return [None] * len(docs)
         return list(model.predict(docs))
 
 

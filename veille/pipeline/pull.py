@@ -220,11 +220,12 @@ def _leftovers(
 
 
 def load_classifier(models_dir: Path) -> Classifier | None:
-    """The current model, or None (items stay unclassified) with one warning."""
-    from veille.classify import load_model
+    """The serving model (the shipped seed when the current one cannot be read), or None
+    (items stay unclassified) with one warning."""
+    from veille.classify.artefacts import load_serving
 
     try:
-        return load_model(models_dir)
+        return load_serving(models_dir)
     except ModelError as exc:
         log.warning("items will not be classified", extra={"reason": str(exc)})
         return None

@@ -7,6 +7,7 @@ judgement too: off-topic). They are examples with the item's own stored text.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,21 +15,35 @@ from datetime import datetime
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
-from veille.store.models import Item, Source
-from veille.types import TOPICS, Doc, Example, Prediction
+from veille.store.models import Digest, Item, Source
+from veille.types import TOPICS, Doc, Example, Prediction, classifier_doc
 
 CHUNK = 1000  # rows per fetch and per UPDATE batch
+log = logging.getLogger(__name__)
 
 
 def doc_of(item: Item) -> Doc:
-    """What the classifier reads of a stored item (the review page reads the same)."""
-    return Doc(
-        title=item.title, text=item.text, summary=item.summary or item.feed_summary, lang=item.lang
+    """What the classifier read of a stored item when the pull scored it (the same function
+    built it then), for training, re-scoring and the review page's explanations."""
+    return classifier_doc(
+        title=item.title,
+        page_title=item.doc_title,
+        text=item.text,
+        summary=item.summary,
+        lang=item.lang,
     )
 
 
 def curator_examples(session: Session) -> list[Example]:
     """Every item a curator has judged, as a training example (curators win over seeds)."""
+    return [example for example, _ in judged_examples(session)]
+
+
+def judged_examples(session: Session) -> list[tuple[Example, datetime]]:
+    """Every item a curator has judged, as a training example, with when it was judged.
+
+    A label naming no topic of the taxonomy (a renamed topic, a hand-edited row) is dropped
+    with a warning naming the item; the item's other labels stay."""
     query = (
         select(Item, Source.name)
         .join(Source, col(Source.id) == col(Item.source_id))
@@ -38,17 +53,22 @@ def curator_examples(session: Session) -> list[Example]:
     )
     out = []
     for item, source in session.exec(query):
-        labels = tuple(t for t in TOPICS if t in set(item.curator_labels or ()))
-        out.append(
-            Example(
-                key=item.guid,
-                doc=doc_of(item),
-                labels=labels,
-                source=source,
-                url=item.canonical_url or item.url,
-                curated=True,
+        given = set(item.curator_labels or ())
+        if given - set(TOPICS):
+            log.warning(
+                "curator label names no topic: dropped",
+                extra={"item": item.id, "labels": sorted(given - set(TOPICS))},
             )
+        labels = tuple(t for t in TOPICS if t in given)
+        example = Example(
+            key=item.guid,
+            doc=doc_of(item),
+            labels=labels,
+            source=source,
+            url=item.canonical_url or item.url,
+            curated=True,
         )
+        out.append((example, item.reviewed_at))
     return out
 
 
@@ -72,6 +92,41 @@ def recent_items(session: Session, *, since: datetime) -> Iterator[Classified]:
         .execution_options(yield_per=CHUNK)
     )
     for item in session.exec(query):
+        yield Classified(
+            id=int(item.id or 0),
+            doc=doc_of(item),
+            labels=tuple(item.labels or ()),
+            model_version=item.model_version,
+            reviewed=item.reviewed_at is not None,
+        )
+
+
+def unsent_items(session: Session, *, since: datetime) -> Iterator[Classified]:
+    """Items first seen since `since` that no saved digest issue holds (neither the item nor
+    its story): what a new model may still re-file before subscribers see it."""
+    issued_items: set[int] = set()
+    issued_stories: set[int] = set()
+    for entries in session.exec(
+        select(Digest.entries).where(
+            col(Digest.period_end).is_(None) | (Digest.period_end >= since)
+        )
+    ):
+        for entry in entries or ():
+            if entry.get("item_id") is not None:
+                issued_items.add(int(entry["item_id"]))
+            if entry.get("story_id") is not None:
+                issued_stories.add(int(entry["story_id"]))
+    query = (
+        select(Item)
+        .where(col(Item.first_seen_at) >= since, col(Item.extraction).is_not(None))
+        .order_by(col(Item.first_seen_at), col(Item.id))
+        .execution_options(yield_per=CHUNK)
+    )
+    for item in session.exec(query):
+        if item.id in issued_items or (
+            item.story_id is not None and item.story_id in issued_stories
+        ):
+            continue
         yield Classified(
             id=int(item.id or 0),
             doc=doc_of(item),

@@ -82,6 +82,8 @@ class Item(SQLModel, table=True):
     image: str | None = None
     # Extraction
     text: str = ""  # plain text used for classification
+    # The title the classifier read (the page's, else the feed's): types.classifier_doc
+    doc_title: str | None = None
     html_excerpt: str = ""  # sanitised HTML for display
     extraction: str | None = None  # article | feed_content | summary; None = not yet extracted
     extraction_reason: str | None = None

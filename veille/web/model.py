@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from veille.classify import artefacts
+from veille.classify import artefacts, promotion
 from veille.errors import VeilleError
 from veille.scheduler.runner import JobRunner
 from veille.store import jobs as store_jobs
@@ -148,7 +148,8 @@ def _figures(models_dir: Path) -> list[str]:
 @router.get("/model")
 def model_page(request: Request) -> Response:
     state = request.app.state
-    models_dir: Path = state.settings.models_dir
+    trained_dir: Path = state.settings.models_dir
+    models_dir = artefacts.serving_dir(trained_dir)  # the card and plots of what serves
     model = state.model.current()
     sidecar = model.sidecar if model is not None else {}
     created = sidecar.get("created_at")
@@ -158,7 +159,7 @@ def model_page(request: Request) -> Response:
         judged, corrected = reviews.corrections_since(s, since=since)
         runs = store_jobs.recent_runs(s, job=RETRAIN, limit=8)
     try:
-        versions = artefacts.history(models_dir)
+        versions = artefacts.history(trained_dir)
     except VeilleError as exc:
         log.warning("model registry unreadable", extra={"error": str(exc)})
         versions = []
@@ -172,6 +173,8 @@ def model_page(request: Request) -> Response:
         v["created"] = datetime.fromisoformat(v["created_at"]) if v.get("created_at") else None
         v["reason_said"] = messages.promotion_reason(v.get("reason"), tr, env.filters["fixed"])
     cv = model.metrics.get("cv", {}) if model is not None else {}
+    latest = versions[0] if versions else None
+    promoted = next((v for v in versions if v.get("rescored") is not None), None)
     return render.page(
         request,
         "model.html",
@@ -190,15 +193,21 @@ def model_page(request: Request) -> Response:
         card=render_card(card.read_text(encoding="utf-8")) if card.is_file() else None,
         retraining=state.retrainer.running or any(r.outcome == "running" for r in runs),
         flash=request.session.pop("flash", None),
-        can_roll_back=any(v.get("status") == "previous" for v in versions),
+        can_roll_back=models_dir == trained_dir and bool(versions),
+        shipped=models_dir != trained_dir,
+        min_evidence=promotion.MIN_EVIDENCE,
+        latest=latest,
+        rescored=promoted.get("rescored") if promoted else None,
+        rescored_version=promoted["version"] if promoted else None,
     )
 
 
 @router.get("/model/figures/{name}")
 def figure(request: Request, name: str) -> Response:
-    if name not in _figures(request.app.state.settings.models_dir):
+    models_dir = artefacts.serving_dir(request.app.state.settings.models_dir)
+    if name not in _figures(models_dir):
         raise HTTPException(status_code=404)
-    return FileResponse(request.app.state.settings.models_dir / name, media_type="image/png")
+    return FileResponse(models_dir / name, media_type="image/png")
 
 
 @router.post("/model/retrain")

@@ -55,10 +55,10 @@ class ModelCache:
             if stamp == self._stamp:
                 return self._model
             self._stamp = stamp
-            from veille import classify
+            from veille.classify import artefacts
 
             try:
-                self._model = classify.load_model(self.models_dir)
+                self._model = artefacts.load_serving(self.models_dir)
             except ModelError as exc:
                 log.warning("no model loaded", extra={"error": str(exc)})
                 self._model = None
