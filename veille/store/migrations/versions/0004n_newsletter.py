@@ -2,7 +2,7 @@
 readers' "off topic?" reports
 
 Revision ID: 0004n
-Revises: 0003
+Revises: 0004f
 """
 
 import sqlalchemy as sa

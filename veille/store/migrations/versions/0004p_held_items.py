@@ -6,7 +6,7 @@ judgement takes them, whenever they were first stored. Indexed: the next issue r
 (few) waiting items.
 
 Revision ID: 0004p
-Revises: 0003
+Revises: 0004n
 """
 
 import sqlalchemy as sa
