@@ -15,7 +15,9 @@ Names are imported on first use (PEP 562): scoring must not pay for training's i
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 
 _WHERE = {
     "ReviewCandidate": "active",
@@ -38,6 +40,18 @@ _WHERE = {
     "train": "train",
 }
 __all__ = sorted(_WHERE)
+
+
+class _Package(ModuleType):
+    def __setattr__(self, name: str, value: object) -> None:
+        # Importing the submodule `train` binds it on the package, over the function `train`
+        # that `classify.train(...)` means: keep the function (the module stays in sys.modules).
+        if isinstance(value, ModuleType) and _WHERE.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> object:
