@@ -107,7 +107,7 @@ def test_train_history_and_rollback(env: Path, tmp_path: Path) -> None:
     assert kept.exit_code == 0, kept.output
     assert f"trained on {len(records())} items" in kept.output
     assert "1 curator-labelled items (1 of them override a seed label)" in kept.output
-    assert "5-fold cross-validation (keyword baseline)" in kept.output
+    assert "5-fold whole-source cross-validation (keyword baseline)" in kept.output
     # Its one curator label is a seed item too: no fresh evidence to compare the models on.
     assert (
         "NOT promoted: too little evidence: 0 judged items that neither model trained on, "

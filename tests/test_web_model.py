@@ -111,7 +111,7 @@ def test_figures_plots_card_and_corrections(site, trained) -> None:  # noqa: ANN
     assert "Ce que fait le modèle" in plain and "Est-il fiable\u202f?" in plain
     assert "il en retrouve" in plain and "Macro-F1" not in plain and "Rappel" not in plain
     assert "Rappel" in folded
-    assert "premier modèle\u00a0: rien à quoi le comparer" in page  # not "no current model"
+    assert "mis en service par un administrateur (--force)" in page  # not "forced"
     assert "no current model" not in page
     plots = re.findall(r'<img src="/model/figures/([^"]+\.png)"', page)
     assert {"pr_curves.png", "confusion.png"} <= set(plots)
@@ -169,8 +169,8 @@ def test_retrain_now_runs_in_the_background(site, small_labels) -> None:  # noqa
     page = client.get("/model").text
     assert "non promu" in page and "sur 241 articles, dont 1 des relecteurs·rices" in page
     assert (
-        "Dernier entraînement non retenu : seulement 1 article jugé récemment qu’aucun des "
-        "deux modèles n’a appris ; il en faut 30 pour les comparer." in page
+        "Dernier entraînement non retenu\u00a0: seulement 1 article jugé récemment qu’aucun des "
+        "deux modèles n’a appris\u202f; il en faut 30 pour les comparer." in page
     )
 
 

@@ -121,16 +121,35 @@ def model_error(exc: VeilleError, tr: Translate) -> str:
     return tr(N_("There is no earlier model to go back to."))
 
 
-_F1 = r"macro-F1 (\d\.\d+)"
+_F1 = r"macro-F1 (?P<new>\d\.\d+)"
 _REASONS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^no current model$"), N_("first model: nothing to compare it with")),
     (re.compile(r"^forced$"), N_("made current by an administrator (--force)")),
     (
-        re.compile(rf"^{_F1} vs (\d\.\d+)"),
+        re.compile(r"^(?P<new>\d\.\d+) vs (?P<old>\d\.\d+) on (?P<n>\d+) fresh"),
+        N_(
+            "at least as good as the current model, within 0.01, on %(n)s recently judged "
+            "articles (score %(new)s against %(old)s)"
+        ),
+    ),
+    (
+        re.compile(r"^(?P<new>\d\.\d+) is below the current model's (?P<old>\d\.\d+)"),
+        N_("less good than the current model (score %(new)s against %(old)s)"),
+    ),
+    (
+        re.compile(r"^too little evidence: (?P<n>\d+) judged items .* (?P<needed>\d+) needed"),
+        N_(
+            "not enough recent judgements to compare it with the current model "
+            "(%(n)s, %(needed)s needed)"
+        ),
+    ),
+    # Models trained before promotion was judged on fresh evidence.
+    (
+        re.compile(rf"^{_F1} vs (?P<old>\d\.\d+)"),
         N_("at least as good as the current model, within 0.01 (score %(new)s against %(old)s)"),
     ),
     (
-        re.compile(rf"^{_F1} is below (\d\.\d+)"),
+        re.compile(rf"^{_F1} is below (?P<old>\d\.\d+)"),
         N_("less good than the current model (score %(new)s against %(old)s)"),
     ),
 ]
@@ -141,8 +160,9 @@ def promotion_reason(reason: str | None, tr: Translate, number: Callable[[float]
     for pattern, message in _REASONS:
         found = pattern.match(reason or "")
         if found:
-            values = [number(float(v)) for v in found.groups()]
-            names = dict(zip(("new", "old"), values, strict=False))
+            names = {
+                k: number(float(v)) if "." in v else v for k, v in found.groupdict().items()
+            }
             return tr(message) % names if names else tr(message)
     return reason or ""
 
