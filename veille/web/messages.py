@@ -160,9 +160,7 @@ def promotion_reason(reason: str | None, tr: Translate, number: Callable[[float]
     for pattern, message in _REASONS:
         found = pattern.match(reason or "")
         if found:
-            names = {
-                k: number(float(v)) if "." in v else v for k, v in found.groupdict().items()
-            }
+            names = {k: number(float(v)) if "." in v else v for k, v in found.groupdict().items()}
             return tr(message) % names if names else tr(message)
     return reason or ""
 
