@@ -82,7 +82,7 @@ def response(
             hdrs.setdefault("Content-Length", str(len(body)))
         hdrs["Connection"] = "close"
         head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
-        sock.sendall(head.encode("latin-1") + b"\r\n" + body)
+        sock.sendall(head.encode("utf-8") + b"\r\n" + body)
 
     return send
 
