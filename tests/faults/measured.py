@@ -37,7 +37,7 @@ def main(out: str) -> None:
             {
                 "seconds": time.perf_counter() - started,
                 "peak_mb": round(peak_self, 1),
-                "peak_worker_mb": round(peak_children, 1),
+                "peak_worker_mb": round(peak_children, 1),  # 0: the pool was not reaped yet
                 "new_items": report.new_items,
                 "outcomes": outcomes,
             },
