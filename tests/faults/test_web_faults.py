@@ -128,3 +128,68 @@ def test_subscribing_takes_the_same_time_whatever_the_address(settings: Settings
     print(figures)
     assert max(new) < 1.0, figures  # never the email's 1.5 s
     assert sorted(r for r, _ in mail.messages()) == [f"new{i}@exemple.org" for i in range(3)]
+
+
+def test_rotating_forwarded_for_through_veille_serve(tmp_path) -> None:  # noqa: ANN001
+    """The issue's bypass: `veille serve` (uvicorn) on this machine, each guess claiming
+    another address in X-Forwarded-For. The header comes from no trusted proxy: ignored."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VEILLE_")}
+    env.update(
+        VEILLE_DATA_DIR=str(tmp_path / "data"),
+        VEILLE_SOURCES=str(tmp_path / "feeds.yaml"),
+        VEILLE_LOG_LEVEL="WARNING",
+        VEILLE_MODELS_DIR=str(ROOT / "models"),
+    )
+    (tmp_path / "feeds.yaml").write_text("sources: []\n")
+    cli = [sys.executable, "-m", "veille"]
+    subprocess.run(
+        [*cli, "users", "add", "ana", "--password-stdin"],
+        input=b"correct horse battery\n",
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = _port()
+    proc = subprocess.Popen(
+        [*cli, "serve", "--no-scheduler", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    form = http.get("/login")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "veille serve did not start"
+                    time.sleep(0.2)
+            token = csrf_of(form.text)
+            codes = []
+            for i in range(8):
+                reply = http.post(
+                    "/login",
+                    data={"name": "ana", "password": f"guess {i}", "csrf_token": token},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                )
+                codes.append(reply.status_code)
+            right = http.post(
+                "/login",
+                data={"name": "ana", "password": "correct horse battery", "csrf_token": token},
+                headers={"X-Forwarded-For": "198.51.100.1"},
+            )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes
+    assert right.status_code == 429, "the right password opened a locked account"
