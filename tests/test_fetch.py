@@ -192,6 +192,17 @@ def test_oversized_bodies_are_refused(web: LocalWeb) -> None:
     assert len(get(unannounced, max_bytes=60_000).body) == 50_000
 
 
+def test_oversized_response_headers_are_refused(web: LocalWeb) -> None:
+    one_big = web.route("/one", b"ok", headers={"X-Padding": "a" * 100_000})
+    with pytest.raises(FetchError, match="longer than 16384 bytes"):
+        get(one_big)
+    many = web.route("/many", b"ok", headers={f"X-Pad-{i}": "b" * 8000 for i in range(10)})
+    with pytest.raises(FetchError, match="larger than 65536 bytes"):
+        get(many)
+    fine = web.route("/fine", b"ok", headers={"X-Pad": "c" * 8000})
+    assert get(fine).body == b"ok"
+
+
 def test_gzip_bomb_is_stopped_at_the_cap(web: LocalWeb) -> None:
     bomb = shared_path("corpora", "hostile", "xml", "generated", "rss_gzip_bomb_64MiB.xml.gz")
     url = web.route("/bomb", bomb.read_bytes(), headers={"Content-Encoding": "gzip"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -314,3 +314,46 @@ def test_hostile_sitemaps_are_refused(path: tuple[str, ...], message: str) -> No
 def test_not_a_sitemap() -> None:
     with pytest.raises(ParseError, match="root element <rss>"):
         parse_sitemap(_read("rss20.xml"), url="https://x/")
+
+
+def _rss(n: int, *, oldest_first: bool = True, broken: bool = False) -> bytes:
+    days = range(n) if oldest_first else reversed(range(n))
+    items = "".join(
+        f"<item><title>Entry {d}</title><link>https://example.org/{d}</link>"
+        f"<pubDate>{(datetime(2020, 1, 1, tzinfo=UTC) + timedelta(hours=d)):%a, %d %b %Y %H:%M:%S} "
+        "+0000</pubDate></item>"
+        for d in days
+    )
+    tail = "" if broken else "</channel></rss>"
+    return f'<rss version="2.0"><channel><title>t</title>{items}{tail}'.encode()
+
+
+@pytest.mark.parametrize("oldest_first", [True, False])
+def test_a_huge_feed_gives_its_newest_entries_only(oldest_first: bool) -> None:
+    parsed = parse_feed(
+        _rss(3000, oldest_first=oldest_first), url="https://example.org/f", max_entries=50
+    )
+    assert len(parsed.entries) == 50
+    assert {e.title for e in parsed.entries} == {f"Entry {d}" for d in range(2950, 3000)}
+    assert "2950 older entries not read" in (parsed.warning or "")
+
+
+def test_a_huge_broken_feed_is_cut_too() -> None:
+    parsed = parse_feed(_rss(500, broken=True), url="https://example.org/f", max_entries=20)
+    assert 0 < len(parsed.entries) <= 20
+
+
+def test_a_huge_json_feed_gives_its_newest_entries_only() -> None:
+    import json
+
+    items = [
+        {
+            "id": str(d),
+            "title": f"Entry {d}",
+            "date_published": f"2020-01-{1 + d // 24:02d}T{d % 24:02d}:00:00Z",
+        }
+        for d in range(600)
+    ]
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": items})
+    parsed = parse_feed(body.encode(), url="https://example.org/f", max_entries=10)
+    assert {e.title for e in parsed.entries} == {f"Entry {d}" for d in range(590, 600)}

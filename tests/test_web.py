@@ -379,3 +379,16 @@ def test_database_down_makes_health_fail(settings: Settings) -> None:
     app.state.engine = make_engine("postgresql://postgres@127.0.0.1:9/nowhere")
     with TestClient(app) as client:
         assert client.get("/health").status_code == 503
+
+
+def test_bidirectional_overrides_never_reach_a_page(site) -> None:  # noqa: ANN001
+    """Items stored before titles were cleaned at parse time still render without them."""
+    client, seeded = site
+    login(client)
+    with session_scope(client.app.state.engine) as s:
+        item = s.get(Item, seeded.items["budget"])
+        item.title = "Budget \u202eparticipatif\u2066 voté"
+        s.add(item)
+    page = client.get(f"/review/items/{seeded.items['budget']}")
+    assert page.status_code == 200 and "participatif" in page.text
+    assert "\u202e" not in page.text and "\u2066" not in page.text

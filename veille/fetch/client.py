@@ -38,6 +38,8 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
 KEEPALIVE_EXPIRY = 30.0  # seconds an idle connection is kept
 RETRYABLE = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+MAX_HEADER_LINE = 16 * 1024  # one response header line, name and value
+MAX_HEADERS = 64 * 1024  # all response headers together
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,7 @@ class Fetcher:
                 response = await self.transport.handle_async_request(request)
                 response.request = request
                 try:
+                    _check_headers(response, current)
                     if "set-cookie" in response.headers:
                         self.cookies.extract_cookies(response)
                     self.statuses[str(response.status_code)] += 1
@@ -234,9 +237,25 @@ class Fetcher:
         return response.status, response.body
 
 
+def _check_headers(response: httpx.Response, url: str) -> None:
+    """Refuse oversized headers (h11 lets 100 kB through): no real server needs them, and
+    every hop of every retry would keep them in memory."""
+    total = 0
+    for name, value in response.headers.raw:
+        line = len(name) + len(value) + 4
+        if line > MAX_HEADER_LINE:
+            shown = name.decode("latin-1")[:40]
+            raise FetchError(
+                f"response header {shown!r} longer than {MAX_HEADER_LINE} bytes: {url}"
+            )
+        total += line
+        if total > MAX_HEADERS:
+            raise FetchError(f"response headers larger than {MAX_HEADERS} bytes: {url}")
+
+
 async def _read(response: httpx.Response, max_bytes: int, url: str) -> bytes:
     length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > max_bytes:
+    if length.isascii() and length.isdigit() and int(length) > max_bytes:
         raise FetchError(f"body larger than {max_bytes} bytes ({length} announced): {url}")
     decoder = BoundedDecoder(response.headers.get("content-encoding", ""), max_bytes, url)
     async for chunk in response.aiter_raw():

@@ -67,7 +67,8 @@ class AddressGuard:
     async def resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
         """The addresses `host` resolves to, all checked; FetchError if any is refused."""
         try:
-            literal = ipaddress.ip_address(host.strip("[]"))
+            # "127.0.0.2." is 127.0.0.2 to the resolver of many systems: judged as such.
+            literal = ipaddress.ip_address(host.strip("[]").rstrip("."))
             found: list[IPAddress] = [literal]
         except ValueError:
             loop = asyncio.get_running_loop()

@@ -74,3 +74,10 @@ def each_entry(
     if not skipped:
         return tuple(entries), None
     return tuple(entries), f"{len(skipped)} unreadable entries skipped ({skipped[0]})"
+
+
+def too_many(dropped: int, kept: int) -> str:
+    return (
+        f"{dropped} older entries not read: the feed holds more than {kept} "
+        "(VEILLE_MAX_ENTRIES_PER_FETCH)"
+    )

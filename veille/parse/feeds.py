@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 import feedparser
 
 from veille.errors import ParseError
-from veille.parse.entry import ParsedFeed, bounded_guid, each_entry, safe_url, unique_texts
+from veille.parse.cap import newest_entries
+from veille.parse.entry import (
+    ParsedFeed,
+    bounded_guid,
+    each_entry,
+    safe_url,
+    too_many,
+    unique_texts,
+)
 from veille.parse.jsonfeed import is_json_feed, parse_json_feed
 from veille.parse.urls import canonical_url, plain_text
 from veille.types import Entry
@@ -42,13 +50,26 @@ def looks_like_feed(body: bytes, content_type: str = "") -> bool:
     return any(m in head for m in _FEED_MARKERS)
 
 
-def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
-    """Entries of a feed body fetched from `url` (headers give the charset and base URL)."""
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    max_entries: int | None = None,
+) -> ParsedFeed:
+    """Entries of a feed body fetched from `url` (headers give the charset and base URL);
+    the newest `max_entries` of them when the feed holds more."""
     if body.lstrip(_BLANK).startswith(b"{"):
-        return parse_json_feed(body, url=url)
+        return parse_json_feed(body, url=url, max_entries=max_entries)
     body = _without_entity_declarations(body)
     hdrs = {k.lower(): v for k, v in (headers or {}).items()}
     hdrs.setdefault("content-location", url)
+    dropped = 0
+    if max_entries is not None:
+        capped, dropped = newest_entries(body, max_entries)
+        if capped is not body and dropped:
+            body = capped
+            hdrs["content-type"] = "application/xml"  # re-encoded as UTF-8 when re-written
     result = feedparser.parse(
         io.BytesIO(body), response_headers=hdrs, sanitize_html=False, resolve_relative_uris=True
     )
@@ -65,7 +86,11 @@ def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = Non
     feed = result.get("feed", {})
     link = safe_url(url, feed.get("link")) or url
     entries, skipped = each_entry(lambda raw: entry_from_feedparser(raw, base=link), result.entries)
-    warnings = [f"malformed feed: {problem}" if problem else None, skipped]
+    warnings = [
+        f"malformed feed: {problem}" if problem else None,
+        skipped,
+        too_many(dropped, max_entries or 0) if dropped else None,
+    ]
     warning = "; ".join(w for w in warnings if w) or None
     return ParsedFeed(
         entries=entries,

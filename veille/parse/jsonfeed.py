@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from veille.errors import ParseError
-from veille.parse.entry import ParsedFeed, bounded_guid, each_entry, safe_url, unique_texts
+from veille.parse.entry import (
+    ParsedFeed,
+    bounded_guid,
+    each_entry,
+    safe_url,
+    too_many,
+    unique_texts,
+)
 from veille.parse.urls import canonical_url, plain_text
 from veille.types import Entry
 
@@ -18,7 +25,7 @@ def is_json_feed(body: bytes) -> bool:
     return b"jsonfeed.org/version" in body[:4096]
 
 
-def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
+def parse_json_feed(body: bytes, *, url: str, max_entries: int | None = None) -> ParsedFeed:
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -30,9 +37,16 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
         raise ParseError("not a feed: JSON Feed without an items list")
     link = safe_url(url, doc.get("home_page_url")) or url
     version = "json" + str(doc["version"]).removeprefix(VERSION_PREFIX).replace(".", "")
-    entries, skipped = each_entry(
-        lambda item: _entry(item, link), (item for item in items if isinstance(item, dict))
-    )
+    items = [item for item in items if isinstance(item, dict)]
+    dropped = 0
+    if max_entries is not None and len(items) > max_entries:
+        # Newest first (ISO dates sort as text; undated ones keep their place, last).
+        order = sorted(range(len(items)), key=lambda i: (_when(items[i]), -i), reverse=True)
+        dropped = len(items) - max_entries
+        items = [items[i] for i in sorted(order[:max_entries])]
+    entries, skipped = each_entry(lambda item: _entry(item, link), items)
+    if dropped:
+        skipped = "; ".join(filter(None, [skipped, too_many(dropped, max_entries or 0)]))
     return ParsedFeed(
         entries=entries,
         title=plain_text(_text(doc.get("title"))),
@@ -65,6 +79,11 @@ def _entry(item: Mapping, base: str) -> Entry | None:
         categories=unique_texts(list(item.get("tags") or [])),
         image=safe_url(base, item.get("image")) or safe_url(base, item.get("banner_image")) or None,
     )
+
+
+def _when(item: Mapping) -> str:
+    value = item.get("date_published") or item.get("date_modified")
+    return value if isinstance(value, str) else ""
 
 
 def _text(value: object) -> str:

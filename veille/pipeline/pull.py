@@ -160,7 +160,13 @@ async def _pull_all(
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veille-store")
     pool = WorkerPool(settings.extract_workers, workers.PARSE + (workers.EXTRACT if enrich else ()))
     async with Fetcher(fetch_limits(settings)) as fetcher:
-        reader = Reader(fetcher, settings.max_feed_bytes, settings.max_page_bytes, pool)
+        reader = Reader(
+            fetcher,
+            settings.max_feed_bytes,
+            settings.max_page_bytes,
+            pool,
+            max_entries=settings.max_entries_per_fetch,
+        )
         enricher = Enricher(
             engine=engine,
             fetcher=fetcher,

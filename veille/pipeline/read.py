@@ -74,6 +74,7 @@ class Reader:
     max_feed_bytes: int
     max_page_bytes: int
     pool: WorkerPool | None = None  # None: the event loop's thread pool
+    max_entries: int = 1000  # entries one fetch of a feed turns into items, newest first
 
     async def read(self, source: Source) -> SourceRead:
         if source.kind == "sitemap":
@@ -89,7 +90,11 @@ class Reader:
 
     async def _parse_feed(self, response: Response) -> ParsedFeed:
         return await self._parse(
-            parse_feed, response.body, url=response.final_url, headers=response.headers
+            parse_feed,
+            response.body,
+            url=response.final_url,
+            headers=response.headers,
+            max_entries=self.max_entries,
         )
 
     async def _get(
