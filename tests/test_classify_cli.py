@@ -108,7 +108,8 @@ def test_train_history_and_rollback(env: Path, tmp_path: Path) -> None:
     assert trained.exit_code == 0, trained.output
     assert f"training on {len(records())} items" in trained.output
     assert "1 curator-labelled items (1 of them override a seed label)" in trained.output
-    assert "5-fold cross-validation (keyword baseline)" in trained.output
+    assert "5-fold whole-source cross-validation (keyword baseline)" in trained.output
+    assert "same-source (stratified) cross-validation: macro-F1" in trained.output
     assert "now current" in trained.output and "current 0." in trained.output
     new = load_model(env).version
     assert new != "20261120-000000"
