@@ -84,6 +84,11 @@ def band_on_other_sources(examples: list, result: object) -> None:
     scores, truth = result.oof_scores, result.truth
     thresholds = result.model.thresholds
     sources = [e.source for e in examples]
+    old = band.figures(truth, scores, thresholds, band.around(thresholds, 0.1))
+    print(
+        f"  the former ±0.1 band: {old['held_share']:.1%} held, unreviewed in-scope precision "
+        f"{old['unreviewed_precision']:.3f}, recall {old['unreviewed_recall']:.3f}"
+    )
     for share in (0.3, 0.4, 0.5):
         wider = band.choose(truth, scores, thresholds, max_held=share)
         found = band.figures(truth, scores, thresholds, wider)
