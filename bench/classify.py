@@ -59,6 +59,7 @@ def quality() -> None:
         f"{band['unreviewed_precision']:.3f} (labels {band['unreviewed_label_precision']:.3f}), "
         f"recall {band['unreviewed_recall']:.3f} ({band['recall_after_review']:.3f} after review)"
     )
+    band_on_other_sources(examples, result)
     same = result.metrics.get("same_source")
     if same:
         print(
@@ -71,6 +72,39 @@ def quality() -> None:
         f"{result.seconds:.1f} s; with the same-source CV {seconds:.1f} s wall, {cpu:.1f} s CPU, "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
+
+
+def band_on_other_sources(examples: list, result: object) -> None:
+    """The band chosen on the out-of-fold scores of half the sources, judged on the other
+    half (and the other way round): the band's figures without choosing on what is judged."""
+    from sklearn.model_selection import GroupKFold
+
+    from veille.classify import band
+
+    scores, truth = result.oof_scores, result.truth
+    thresholds = result.model.thresholds
+    sources = [e.source for e in examples]
+    old = band.figures(truth, scores, thresholds, band.around(thresholds, 0.1))
+    print(
+        f"  the former ±0.1 band: {old['held_share']:.1%} held, unreviewed in-scope precision "
+        f"{old['unreviewed_precision']:.3f}, recall {old['unreviewed_recall']:.3f}"
+    )
+    for share in (0.3, 0.4, 0.5):
+        wider = band.choose(truth, scores, thresholds, max_held=share)
+        found = band.figures(truth, scores, thresholds, wider)
+        print(
+            f"  allowed to hold {share:.0%}: {found['held_share']:.1%} held, unreviewed in-scope "
+            f"precision {found['unreviewed_precision']:.3f}, "
+            f"recall {found['unreviewed_recall']:.3f}"
+        )
+    for chose, judged in GroupKFold(2, shuffle=True, random_state=0).split(scores, groups=sources):
+        chosen = band.choose(truth[chose], scores[chose], thresholds)
+        found = band.figures(truth[judged], scores[judged], thresholds, chosen)
+        print(
+            f"  band chosen on {len(chose)} items' sources, judged on {len(judged)} others: "
+            f"{found['held_share']:.1%} held, unreviewed in-scope precision "
+            f"{found['unreviewed_precision']:.3f}, recall {found['unreviewed_recall']:.3f}"
+        )
 
 
 def speed(count: int) -> None:

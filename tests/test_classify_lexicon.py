@@ -122,3 +122,22 @@ def test_a_model_from_before_lexicons_has_its_topic_flags(tmp_path: Path) -> Non
     assert np.allclose(
         loaded.decisions(docs), Linear(features, weights, np.zeros(3)).decisions(docs)
     )
+
+
+def test_explanations_add_up_with_group_columns() -> None:
+    """Each group and topic column goes to a term found in the item: shares still add up."""
+    import math
+
+    from veille.classify.explain import contributions, log_odds
+    from veille.classify.model import Calibration, Model
+
+    features = _fitted()
+    weights = np.random.default_rng(1).normal(size=(len(features.get_feature_names_out()), 3))
+    calibration = Calibration(dict.fromkeys(TOPICS, 1.5), dict.fromkeys(TOPICS, -0.2))
+    model = Model(Linear(features, weights, np.full(3, 0.1)), calibration, {})
+    doc = Doc("Autopartage et covoiturage", "Un tiers-lieu, un repair café, de l'open data.")
+    (scores,) = model.scores([doc])
+    for j, topic in enumerate(TOPICS):
+        shares, base = contributions(model, doc, topic, function_words=True)
+        assert math.isclose(sum(shares.values()) + base, log_odds(scores[j]), abs_tol=1e-5)
+        assert "autopartage" in shares and "covoiturage" in shares

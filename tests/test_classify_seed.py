@@ -65,5 +65,8 @@ def test_the_committed_model_is_the_seed_model() -> None:
     cv, base = model.metrics["cv"], model.metrics["baseline"]
     assert cv["folds"] == 5 and cv["macro_f1"] > base["macro_f1"] + 0.1
     assert set(model.thresholds) == set(TOPICS)
-    assert model.metrics["held_out_sources"]["macro_f1"] > base["macro_f1"]
+    # whole-source figures: the cv of a model trained since they became the figure, else the
+    # held-out check older models recorded beside a stratified cv
+    whole = cv if cv.get("scheme") == "whole_source" else model.metrics["held_out_sources"]
+    assert whole["macro_f1"] > base["macro_f1"]
     assert (SEED_DIR / sidecar["model_file"]).stat().st_size < 5_000_000

@@ -90,6 +90,11 @@ def _scheme(cv: dict) -> str:
     return f"stratified {cv['folds']}-fold cross-validation"
 
 
+def _groups(sidecar: dict) -> str:
+    weight = float(sidecar.get("params", {}).get("features__group_weight", 0) or 0)
+    return f", and one column per term group (weight {weight})" if weight else ""
+
+
 def _band_lines(sidecar: dict) -> list[str]:
     band = sidecar.get("band")
     if not band:
@@ -134,10 +139,10 @@ def markdown(sidecar: dict) -> str:
         "## Model",
         "",
         "Accent-folded words (title counted twice) and their character 3–5-grams, TF-IDF, "
-        "plus the taxonomy's vocabulary (veille/classify/lexicon.py: one column per term "
-        "group in French and English, one flag per topic for the terms the taxonomy names) "
-        "→ one linear SVM per topic (class-balanced) → Platt scaling fitted on "
-        f"out-of-fold scores → a per-topic threshold maximising F1, all chosen by {_scheme(cv)}.",
+        "plus the taxonomy's vocabulary (veille/classify/lexicon.py): one flag per topic for "
+        f"the terms the taxonomy names{_groups(sidecar)} → one linear SVM per topic "
+        "(class-balanced) → Platt scaling fitted on out-of-fold scores → a per-topic "
+        f"threshold maximising F1, all chosen by {_scheme(cv)}.",
         "",
         "| topic | training items | threshold |",
         "|---|---|---|",

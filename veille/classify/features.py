@@ -34,7 +34,7 @@ class TextFeatures(Vectorizer, TransformerMixin, BaseEstimator):
         max_grams: int = 60000,
         gram_weight: float = 1.0,
         keyword_weight: float = 1.0,
-        group_weight: float = 1.0,
+        group_weight: float = 0.0,
     ) -> None:
         self.title_weight = title_weight
         self.min_df = min_df
