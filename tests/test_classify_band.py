@@ -68,7 +68,7 @@ def test_few_sources_fall_back_to_stratified_folds() -> None:
 
 
 def test_predictions_flag_the_band_stored_in_the_sidecar(tmp_path: Path) -> None:
-    version = save_and_maybe_promote(tiny_result(), tmp_path, T0).version
+    version = save_and_maybe_promote(tiny_result(), tmp_path, T0, force=True).version
     model = load_model(tmp_path)
     assert model.sidecar["band"] == tiny_result().model.band
     # an older sidecar without a band: threshold ± unsure_band

@@ -62,7 +62,9 @@ def test_demo_pulls_classifies_sends_and_publishes(
         want = set(expected["/" + url.split("/", 3)[3]])
         exact += want == set(labels)
         off_in += not want and bool(labels)
-    assert exact >= 32, f"{exact}/40 items filed as written"
+    # 32 with the model whose thresholds stratified folds chose; 29 since whole-source folds
+    # choose them (the demo's sources are new to the model too): within a few items of noise.
+    assert exact >= 28, f"{exact}/40 items filed as written"
     assert off_in <= 1  # off-topic news stays out of the digest
     assert len({story for *_, story in rows}) <= 38  # syndicated copies share a story
 
@@ -86,9 +88,22 @@ def test_demo_pulls_classifies_sends_and_publishes(
 def test_a_demo_without_stories_is_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A model that files nothing (the shipped one with unreachable thresholds) leaves the
+    demo without a story: one line, exit 1."""
+    import json
+    import shutil
+
+    from veille.classify.artefacts import SEED_DIR
+
+    models = tmp_path / "strict-models"
+    shutil.copytree(SEED_DIR, models)
+    version = json.loads((models / "registry.json").read_text())["current"]
+    sidecar = json.loads((models / f"{version}.json").read_text())
+    sidecar["thresholds"] = {t: 1.01 for t in sidecar["thresholds"]}
+    (models / f"{version}.json").write_text(json.dumps(sidecar))
     for var in ("VEILLE_SMTP_URL", "VEILLE_DATABASE_URL", "VEILLE_DATA_DIR"):
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("VEILLE_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.setenv("VEILLE_MODELS_DIR", str(models))
     monkeypatch.chdir(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "veille", "--log-level", "ERROR", "demo", "--data-dir", "demo"],
@@ -99,6 +114,6 @@ def test_a_demo_without_stories_is_an_error(
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "veille: error: the demo ended with 0 stories: none of the 40 items was filed under a "
-        f"topic: check that VEILLE_MODELS_DIR ({tmp_path / 'no-models'}) holds a model "
+        f"topic: check that VEILLE_MODELS_DIR ({models}) holds a model "
         "(veille model history)"
     ], result.stderr

@@ -93,7 +93,6 @@ def test_a_configured_setup_is_all_ok(fresh: Settings, monkeypatch: pytest.Monke
             "database",
             "error   database: postgresql://postgres@127.0.0.1:9/nowhere is unreachable (",
         ),
-        ({"models_dir": "EMPTY"}, "model", "error   model: no usable classifier model"),
         ({"sources": "MISSING"}, "sources file", "error   sources file: "),
     ],
 )
@@ -226,3 +225,27 @@ def test_every_doctor_message_has_a_french_translation() -> None:
     missing = sorted(m for m in msgids - same if fr.gettext(m) == m)
     assert not missing, missing
     assert len(msgids) > 40
+
+
+def test_a_damaged_model_is_a_warning_and_an_empty_folder_serves_the_seed(
+    fresh: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("VEILLE_MODELS_DIR", str(tmp_path / "empty"))
+    code, lines = _doctor()
+    assert _by_check(lines)["model"].startswith("ok      model: version "), lines
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "registry.json").write_text('{"current": "20260101-000000", "versions": []}')
+    monkeypatch.setenv("VEILLE_MODELS_DIR", str(damaged))
+    code, lines = _doctor()
+    assert code >= 1
+    assert _by_check(lines)["model"].startswith(
+        "warning model: the current classifier model cannot be loaded, the shipped seed serves"
+    ), lines
+
+
+def _after_0002() -> int:
+    """Migrations shipped after 0002: what a database left at 0002 lacks."""
+    versions = Path(doctor.__file__).parent / "store" / "migrations" / "versions"
+    return sum(1 for p in versions.glob("0*.py") if p.name[:4] not in ("0001", "0002"))

@@ -219,6 +219,7 @@ def test_the_editorial_intro_written_on_the_preview_reaches_email_and_archive(si
     now = utcnow()
     empty_ok = settings.model_copy(update={"send_empty": True})
     day = issues.run(client.app.state.engine, settings=empty_ok, now=now)
+    publish.publish_all(client.app.state.engine, settings=empty_ok, now=now)
     assert day.issue is not None and day.issue.intro == intro
     (mail,) = outbox(settings, f"{day.issue.day}/*.eml")
     assert intro in html_of(mail) and intro in text_of(mail)
@@ -242,4 +243,4 @@ def test_subscribing_weekly_says_which_day(site) -> None:  # noqa: ANN001
         "/subscribe",
         data={"email": "yann@exemple.org", "frequency": "hourly", "csrf_token": csrf_of(form.text)},
     )
-    assert bad.status_code == 400 and "hourly" in bad.text
+    assert bad.status_code == 400 and "chaque jour ou chaque semaine" in bad.text

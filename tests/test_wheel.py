@@ -171,7 +171,7 @@ def test_installed_wheel_runs_the_demo_and_a_retrain_keeps_the_better_model(
     assert "no current model" not in demo.stdout + demo.stderr
     data = run / "demo"
     assert len(list((data / "outbox").rglob("*.eml"))) == 2
-    assert len(list((data / "digests" / "feeds").glob("*.atom"))) == 5
+    assert len(list((data / "digests" / "feeds").glob("*.atom"))) == 6  # weekly too
 
     db = f"sqlite:///{data / 'veille.db'}"
     judged = call(str(installed / "bin" / "python"), "-c", JUDGE, db)

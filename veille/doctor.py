@@ -253,11 +253,12 @@ def check_model(settings: Settings) -> Finding:
     try:
         model = load_model(settings.models_dir)
     except VeilleError as exc:
+        # Pulls and the web app then serve the seed model shipped in the package.
         return Finding(
             N_("model"),
-            "error",
-            N_("no usable classifier model: items get no topic ({reason})"),
-            N_("veille train, or restore the models folder"),
+            "warning",
+            N_("the current classifier model cannot be loaded, the shipped seed serves ({reason})"),
+            N_("veille model rollback, or veille train"),
             {"reason": str(exc)},
         )
     return _ok(N_("model"), N_("version {version}"), version=model.version)

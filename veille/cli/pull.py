@@ -66,7 +66,7 @@ def pull_cmd(
     text_logs = st.settings.log_format == "text"
 
     def run(now: datetime) -> dict[str, int]:
-        with progress, _said_here(enabled=text_logs):
+        with progress:
             done.append(
                 pipeline.pull(
                     st.engine,
@@ -84,7 +84,8 @@ def pull_cmd(
 
     # The scheduler's lease and history: two pulls at once would file one story twice.
     runner = JobRunner(st.engine)
-    outcome = runner.run(PULL, run)
+    with _said_here(enabled=text_logs):
+        outcome = runner.run(PULL, run)
     if outcome == "busy":
         raise VeilleError(
             "another pull is running (veille serve, veille run or veille pull): "
@@ -106,7 +107,13 @@ def pull_cmd(
 
 
 # Log records this command reports itself, in its own words, in a terminal.
-_REPORTED = {"source fetched", "source failed", "pull done", "robots.txt unreachable"}
+_REPORTED = {
+    "source fetched",
+    "source failed",
+    "pull done",
+    "robots.txt unreachable",
+    "job finished",
+}
 
 
 class _DropReported(logging.Filter):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
-from veille.errors import ConfigError, FetchError, ModelError, VeilleError
+from veille.errors import ConfigError, FetchError, ModelError, NotWritableError, VeilleError
 from veille.web.render import N_
 
 Translate = Callable[[str], str]
@@ -47,6 +47,10 @@ SOURCE_ERRORS: dict[type[Exception], str] = {
         "This address points at a private or local network: it is refused for safety."
     ),
     FetchError: N_("This address cannot be reached. Check it and try again."),
+    NotWritableError: N_(
+        "The sources file cannot be saved: its folder is read-only or missing. Mount it "
+        "read-write (no :ro in Docker); `veille doctor` says which folder."
+    ),
     ConfigError: N_("The sources file could not be updated; the details are in the logs."),
 }
 FIELD_ERRORS = {
@@ -86,6 +90,8 @@ def subscribe_error(exc: Exception, tr: Translate, address: str = "") -> str:
         return tr(
             N_("“%(address)s” is not a valid email address: check it (e.g. name@example.org).")
         ) % {"address": typed}
+    if isinstance(exc, VeilleError) and "frequency" in str(exc):
+        return tr(N_("Choose how often to receive it: every day or every week."))
     if isinstance(exc, VeilleError):
         return tr(N_("Choose at least one topic and a language from the list."))
     return tr(GENERIC)
