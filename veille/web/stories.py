@@ -16,6 +16,7 @@ from veille.pipeline import story_fix
 from veille.store import session_scope, utcnow
 from veille.store.models import Item
 from veille.web.auth import require_curator
+from veille.web.numbers import bounded_int
 from veille.web.render import local_path
 from veille.web.session import Curator
 
@@ -26,8 +27,9 @@ router = APIRouter()
 def _other(session: Session, raw: str) -> int:
     """The item a curator named: its number, or its address (as stored or canonical)."""
     raw = raw.strip().removeprefix("#")
-    if raw.isdigit():
-        return int(raw)
+    number = bounded_int(raw)  # not isdigit(): "²" and 30 digits would end in a 500
+    if number is not None:
+        return number
     found = session.exec(
         select(Item.id).where((Item.url == raw) | (Item.canonical_url == raw))
     ).first()
@@ -43,7 +45,7 @@ def _back(request: Request, item_id: int, next: str | None, error: str | None = 
     return RedirectResponse(target, status_code=303)
 
 
-@router.post("/review/items/{item_id:int}/merge")
+@router.post("/review/items/{item_id:id}/merge")
 def merge(
     request: Request,
     item_id: int,
@@ -64,7 +66,7 @@ def merge(
     return _back(request, item_id, next)
 
 
-@router.post("/review/items/{item_id:int}/split")
+@router.post("/review/items/{item_id:id}/split")
 def split(
     request: Request,
     item_id: int,

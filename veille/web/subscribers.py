@@ -107,7 +107,7 @@ def _subscriber(request: Request, subscriber_id: int) -> Subscriber:
     return sub
 
 
-@router.post(PAGE + "/{subscriber_id:int}/resend")
+@router.post(PAGE + "/{subscriber_id:id}/resend")
 def resend(
     request: Request, subscriber_id: int, user: Annotated[Curator, Depends(require_admin)]
 ) -> Response:
@@ -130,7 +130,7 @@ def resend(
     return RedirectResponse(PAGE, status_code=303)
 
 
-@router.post(PAGE + "/{subscriber_id:int}/remove")
+@router.post(PAGE + "/{subscriber_id:id}/remove")
 def remove(
     request: Request, subscriber_id: int, user: Annotated[Curator, Depends(require_admin)]
 ) -> Response:
