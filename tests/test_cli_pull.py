@@ -187,3 +187,30 @@ def veille(*args: str) -> tuple[int, str, str]:
         [sys.executable, "-m", "veille", *args], capture_output=True, text=True, timeout=120
     )
     return done.returncode, done.stdout, done.stderr
+
+
+def test_a_lease_left_by_a_killed_pull_is_taken_over(env: dict[str, str], tmp_path: Path) -> None:
+    """A SIGKILLed pull leaves its lease; the next pull on the same machine sees its process
+    is gone and runs at once (a lease of another machine still makes it wait)."""
+    import socket
+    from datetime import timedelta
+
+    from veille.store import jobs as store_jobs
+    from veille.store import open_store, session_scope, utcnow
+
+    engine = open_store(f"sqlite:///{tmp_path / 'data' / 'veille.db'}")
+    with session_scope(engine) as s:
+        dead = f"{socket.gethostname()}:999999999:dead01"
+        assert store_jobs.acquire_lock(
+            s, name="pull", owner=dead, now=utcnow(), ttl=timedelta(minutes=15)
+        )
+    code, out, err = veille("pull")
+    assert code == 0 and "new items" in out and "another pull is running" not in err
+    with session_scope(engine) as s:
+        assert store_jobs.lock_holder(s, name="pull", now=utcnow()) is None
+        assert store_jobs.acquire_lock(
+            s, name="pull", owner="elsewhere:1:x", now=utcnow(), ttl=timedelta(minutes=15)
+        )
+    code, out, err = veille("pull")
+    assert code == 1 and "another pull is running" in err
+    engine.dispose()

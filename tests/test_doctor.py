@@ -126,8 +126,8 @@ def test_pending_migrations_and_stale_pulls_are_errors(settings: Settings) -> No
         findings["migrations"]
         .line()
         .startswith(
-            "migrations: the database schema is 1 migration(s) behind this version → fix: run "
-            "veille db upgrade"
+            f"migrations: the database schema is {_after_0002()} migration(s) behind this "
+            "version → fix: run veille db upgrade"
         )
     )
     upgrade(engine)

@@ -150,3 +150,19 @@ def test_ticks_and_bars() -> None:
         )
     ]
     assert widths[1] == pytest.approx(2 * widths[0])
+
+
+def test_a_stray_stored_label_counts_as_no_topic_in_the_stats(sqlite_engine) -> None:  # noqa: ANN001
+    """An item stored with a label outside the taxonomy (`off_topic`) broke /stats with a
+    KeyError; it counts as an item with no topic."""
+    from datetime import UTC, datetime
+
+    from tests.fixtures.digest.seed import seed_items
+    from veille.store import session_scope
+    from veille.web.stats import reviewed_share
+
+    seed_items(sqlite_engine, datetime(2026, 11, 25, 6, 0, tzinfo=UTC))
+    with session_scope(sqlite_engine) as s:
+        shares = reviewed_share(s)
+    assert "off_topic" not in shares and shares["none"][0] >= 1
+    assert shares[""][0] >= shares["none"][0]

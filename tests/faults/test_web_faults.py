@@ -53,6 +53,7 @@ def _posts(app) -> list[str]:  # noqa: ANN001
 
 def _concrete(path: str, item: int, source: int) -> str:
     path = path.replace("{source_id:id}", str(source)).replace("{item_id:id}", str(item))
+    path = re.sub(r"\{\w+:id\}", "1", path)  # other ids (subscribers): any number
     return re.sub(r"\{action\}", "accept", re.sub(r"\{token\}", "t" * 20, path))
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from veille import metrics
 from veille.errors import VeilleError
@@ -37,6 +38,31 @@ Clock = Callable[[], datetime]
 
 def _first_line(exc: BaseException) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def _dead_here(owner: str) -> bool:
+    """The owner is a process of this machine that no longer exists (killed, crashed).
+    Owners of other machines are never judged: their lease expires by itself."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+def _reclaim_from_the_dead(session: Session, name: str, now: datetime) -> None:
+    """A lease left by a killed process of this machine is released at once, so a `veille
+    pull` run after a kill does not wait for the lease to expire."""
+    holder = store_jobs.lock_holder(session, name=name, now=now)
+    if holder is not None and _dead_here(holder.owner):
+        store_jobs.release_lock(session, name=name, owner=holder.owner)
+        log.warning("job lease of a dead process released", extra={"job": name})
 
 
 def new_owner() -> str:
@@ -78,6 +104,7 @@ class JobRunner:
         now = self.clock()
         try:
             with session_scope(self.engine) as s:
+                _reclaim_from_the_dead(s, name, now)
                 taken = store_jobs.acquire_lock(
                     s, name=name, owner=self.owner, now=now, ttl=self.lease
                 )

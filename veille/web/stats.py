@@ -71,7 +71,9 @@ def reviewed_share(session: Session) -> dict[str, tuple[int, int]]:
     ).group_by(cast(Item.labels, String), cast(Item.curator_labels, String))
     out: dict[str, list[int]] = {key: [0, 0] for key in ("", *TOPICS, "none")}
     for predicted, judged, n, done in session.exec(query).all():
-        for key in ["", *(_labels(predicted, judged) or ["none"])]:
+        # A stray stored label (not a topic of the taxonomy) counts as none.
+        known = [t for t in _labels(predicted, judged) if t in out]
+        for key in ["", *(known or ["none"])]:
             out[key][0] += int(n)
             out[key][1] += int(done or 0)
     return {key: (n, done) for key, (n, done) in out.items()}
