@@ -36,7 +36,7 @@ def mount_archive(app: FastAPI) -> None:
     app.state.csrf_exempt.add("/unsubscribe/{token}")
 
 
-def _page(request: Request, title: str, message: str, status: int = 200, **ctx) -> Response:  # noqa: ANN003
+def message_page(request: Request, title: str, message: str, status: int = 200, **ctx) -> Response:  # noqa: ANN003
     render = renderer(request)
     return render.page(
         request,
@@ -75,7 +75,7 @@ def subscribe(
     client = client_address(request, state.settings.trusted_proxies)
     if state.subscribe_limits.client_wait(client, now) > 0:
         log.warning("subscribe throttled", extra={"address": client})
-        return _page(
+        return message_page(
             request, "Too many requests", "Too many subscriptions from here; try later.", status=429
         )
     try:
@@ -97,7 +97,9 @@ def subscribe(
         )
     if needs_mail and may_mail:
         background.add_task(_send_confirmation, sub, state.settings, now)
-    return _page(request, "Check your inbox", "We sent you a link to confirm your subscription.")
+    return message_page(
+        request, "Check your inbox", "We sent you a link to confirm your subscription."
+    )
 
 
 def _send_confirmation(sub: Subscriber, settings: Settings, now: datetime) -> None:
@@ -114,7 +116,7 @@ def confirm(request: Request, token: str) -> Response:
         with session_scope(state.engine) as session:
             sub = subscribers.confirm(session, secret=state.secret, token=token, now=utcnow())
     except VeilleError:
-        return _page(
+        return message_page(
             request,
             "Link not valid",
             "This confirmation link is invalid or has expired. Subscribe again.",
@@ -125,12 +127,14 @@ def confirm(request: Request, token: str) -> Response:
         names = WEEKDAYS_FR if render.lang(request) == "fr" else WEEKDAYS
         day = names[state.settings.weekly_weekday]
         message = render.gettext(request, "You will receive the weekly issue every {day}.")
-        return _page(request, "Subscription confirmed", message.format(day=day))
-    return _page(request, "Subscription confirmed", "You will receive the digest every morning.")
+        return message_page(request, "Subscription confirmed", message.format(day=day))
+    return message_page(
+        request, "Subscription confirmed", "You will receive the digest every morning."
+    )
 
 
 def _bad_unsubscribe(request: Request) -> Response:
-    return _page(
+    return message_page(
         request,
         "Link not valid",
         "This unsubscribe link is damaged or not one of ours: nothing was changed. "
@@ -164,7 +168,7 @@ def unsubscribe(request: Request, token: str) -> Response:
             subscribers.unsubscribe(session, secret=state.secret, token=token, now=utcnow())
     except VeilleError:
         return _bad_unsubscribe(request)
-    return _page(
+    return message_page(
         request,
         "Unsubscribed",
         "You will not receive the digest any more.",

@@ -26,6 +26,8 @@ from veille.errors import VeilleError
 from veille.store import Subscriber, session_scope, utcnow
 from veille.store import feedback as reports
 from veille.types import TOPICS
+from veille.web.limits import client_address
+from veille.web.public import message_page
 from veille.web.render import renderer
 
 log = logging.getLogger(__name__)
@@ -55,23 +57,12 @@ class RateLimit:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _message(request: Request, title: str, message: str, status: int = 200, **ctx) -> Response:  # noqa: ANN003
-    render = renderer(request)
-    return render.page(
-        request,
-        "public.html",
-        status=status,
-        title=render.gettext(request, title),
-        message=render.gettext(request, message),
-        **ctx,
-    )
+    # Behind the TLS proxy, the reader's address (not the proxy's): as for every other limit.
+    return client_address(request, request.app.state.settings.trusted_proxies)
 
 
 def _bad_link(request: Request) -> Response:
-    return _message(
+    return message_page(
         request,
         "Link not valid",
         "This link is damaged or no longer valid. Copy the whole link from the email, "
@@ -148,7 +139,7 @@ def report_off_topic(request: Request, token: str) -> Response:
     if not state.feedback_limit.allow(client):
         metrics.FEEDBACK.labels(outcome="refused").inc()
         log.warning("feedback throttled", extra={"address": client})
-        return _message(
+        return message_page(
             request,
             "Too many reports",
             "Too many reports from your connection in the last hour. Try again later.",
@@ -169,12 +160,12 @@ def report_off_topic(request: Request, token: str) -> Response:
     metrics.FEEDBACK.labels(outcome="new" if stored else "repeat").inc()
     log.info("reader report", extra={"item": item_id, "new": stored})
     if not stored:
-        return _message(
+        return message_page(
             request,
             "Already reported",
             "You had reported this story already; the curators will look at it. Thank you.",
         )
-    return _message(
+    return message_page(
         request,
         "Thank you",
         "The curators will look at this story: your report helps the veille stay on topic.",
