@@ -3,7 +3,10 @@ severity, on a fresh setup and on each thing that can go wrong."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -249,3 +252,20 @@ def _after_0002() -> int:
     """Migrations shipped after 0002: what a database left at 0002 lacks."""
     versions = Path(doctor.__file__).parent / "store" / "migrations" / "versions"
     return sum(1 for p in versions.glob("0*.py") if p.name[:4] not in ("0001", "0002"))
+
+
+def test_a_folder_never_used_says_to_create_the_schema_and_nothing_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`veille doctor` as a new user's first command: no database file yet. One line says
+    to create the schema; no check reads a table that does not exist (no traceback)."""
+    for var in [v for v in os.environ if v.startswith("VEILLE_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.chdir(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "veille", "doctor"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
+    assert (
+        "migrations: the database schema is" in done.stdout and "veille db upgrade" in done.stdout
+    )

@@ -91,7 +91,10 @@ def run_checks(settings: Settings, *, engine: Engine, now: datetime) -> list[Fin
     db = check_database(settings, engine)
     findings.insert(0, db)
     if db.severity == "ok":
-        findings.insert(1, check_migrations(engine))
+        migrations = check_migrations(engine)
+        findings.insert(1, migrations)
+        if migrations.severity != "ok":  # the tables read below may not exist yet
+            return findings
         with session_scope(engine) as session:
             subscribers = stored.confirmed_subscriber_count(session)
             last = stored.last_pull_success(session)
