@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from tests.e2e.seed import PASSWORD, add_user, csrf_of, use_light_hashing
+from tests.e2e.seed import add_user, csrf_of, login, use_light_hashing
 from tests.fixtures.digest.seed import seed_items
 from tests.newsletter_helpers import NOW, branded, html_of, links, outbox, path_of, text_of
 from veille import metrics, publish
@@ -115,16 +115,7 @@ def test_subscribe_choose_weekly_report_and_the_curator_sees_it_first(site) -> N
     assert client.get("/digests/feeds/weekly.atom").status_code == 200
 
     # The curator: the reported item comes first, with the count.
-    form = client.get("/login")
-    client.post(
-        "/login",
-        data={
-            "name": "ana",
-            "password": PASSWORD,
-            "next": "/review",
-            "csrf_token": csrf_of(form.text),
-        },
-    )
+    login(client, next="/review")
     queue = client.get("/review")
     first_card = re.search(r'data-id="(\d+)"', queue.text)
     assert first_card and int(first_card.group(1)) == ids["budget"]
@@ -195,16 +186,7 @@ def test_unsubscribe_page_shows_the_address_and_offers_to_come_back(site) -> Non
 
 def test_the_editorial_intro_written_on_the_preview_reaches_email_and_archive(site) -> None:  # noqa: ANN001
     client, settings, ids = site
-    form = client.get("/login")
-    client.post(
-        "/login",
-        data={
-            "name": "ana",
-            "password": PASSWORD,
-            "next": "/review",
-            "csrf_token": csrf_of(form.text),
-        },
-    )
+    login(client, next="/review")
     preview = client.get("/digest/preview")
     assert 'name="intro"' in preview.text
     intro = "Cette semaine, trois villages reprennent leur commerce : bonne lecture !"

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from tests.e2e.seed import PASSWORD, add_user, csrf_of, use_light_hashing
+from tests.e2e.seed import add_user, csrf_of, login, use_light_hashing
 from tests.fixtures.digest.seed import seed_items
 from tests.localweb import LocalWeb
 from tests.test_pipeline_enrich import NOW, OTHER, STORY, _feed, _items, _page
@@ -71,16 +71,7 @@ def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
     ids = seed_items(app.state.engine, NOW)
     add_user(app.state.engine, "ana")
     with TestClient(app, follow_redirects=False) as client:
-        form = client.get("/login")
-        client.post(
-            "/login",
-            data={
-                "name": "ana",
-                "password": PASSWORD,
-                "next": "/review",
-                "csrf_token": csrf_of(form.text),
-            },
-        )
+        login(client, next="/review")
         yield client, ids
     app.state.engine.dispose()
 

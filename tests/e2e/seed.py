@@ -207,18 +207,18 @@ def use_light_hashing(monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(accounts, "_hasher", LIGHT_HASHER)
 
 
-def login(client, name: str = "ana", password: str = PASSWORD) -> str:  # noqa: ANN001
-    """Log `client` in through the form; returns the new session's CSRF token."""
+def login(client, name: str = "ana", password: str = PASSWORD, next: str = "/stats") -> str:  # noqa: ANN001, A002
+    """Log `client` in through the form, landing on `next`; returns the session's CSRF token."""
     form = client.get("/login")
     reply = client.post(
         "/login",
         data={
             "name": name,
             "password": password,
-            "next": "/stats",
+            "next": next,
             "csrf_token": csrf_of(form.text),
         },
         follow_redirects=False,
     )
     assert reply.status_code == 303, reply.text
-    return csrf_of(client.get("/stats").text)
+    return csrf_of(client.get(next).text)
