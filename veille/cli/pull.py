@@ -26,6 +26,7 @@ from veille.scheduler.runner import JobRunner
 from veille.sources import load_sources, parse_interval
 from veille.store import Item, session_scope, utcnow
 from veille.store.items import list_items
+from veille.store.labels import effective_labels
 from veille.store.sources import get_source
 
 
@@ -209,7 +210,7 @@ def items_cmd(
             item.extraction or "pending",
             item.lang or "",
             str(item.story_id or ""),
-            ", ".join(item.curator_labels if item.curator_labels is not None else item.labels),
+            ", ".join(effective_labels(item)),
         )
     console = Console()
     if not console.is_terminal:  # piped into grep or less: no wrapping at 80 columns

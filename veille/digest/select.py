@@ -26,6 +26,7 @@ from veille.digest.hold import CARRY_DAYS, HoldPolicy
 from veille.digest.rank import Section, group
 from veille.store import digests as q
 from veille.store import holds
+from veille.store.labels import effective_labels
 from veille.store.models import Digest, Item
 from veille.types import TOPICS
 
@@ -199,7 +200,7 @@ def entries_for(
 
 def _could_go(item: Item) -> bool:
     """A waiting item worth a curator's look before the issue: it has or nearly has a topic."""
-    return not item.excluded and any(t in TOPICS for t in [*q.effective_labels(item), *item.unsure])
+    return not item.excluded and any(t in TOPICS for t in [*effective_labels(item), *item.unsure])
 
 
 def _names(session: Session, items: list[Item]) -> dict[int, str]:
@@ -209,7 +210,7 @@ def _names(session: Session, items: list[Item]) -> dict[int, str]:
 
 def _in_scope(item: Item) -> bool:
     """Not excluded, and at least one topic of the taxonomy (a stray label does not count)."""
-    return not item.excluded and any(t in TOPICS for t in q.effective_labels(item))
+    return not item.excluded and any(t in TOPICS for t in effective_labels(item))
 
 
 def _entry(
@@ -222,7 +223,7 @@ def _entry(
 ) -> Entry:
     scope = scope or [item]
     source = names.get(item.source_id, "")
-    labels = set(q.effective_labels(item))
+    labels = set(effective_labels(item))
     if held:  # a waiting item is shown under the topics the curator is asked about as well
         labels |= set(item.unsure)
     ranks = [m.digest_rank for m in scope if m.digest_rank is not None]

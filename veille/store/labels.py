@@ -8,7 +8,7 @@ judgement too: off-topic). They are examples with the item's own stored text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +20,17 @@ from veille.types import TOPICS, Doc, Example, Prediction, classifier_doc
 
 CHUNK = 1000  # rows per fetch and per UPDATE batch
 log = logging.getLogger(__name__)
+
+
+def effective(predicted: Sequence[str] | None, judged: Sequence[str] | None) -> list[str]:
+    """The one rule of "effective labels": the curator's labels once judged (an empty list is
+    a judgement: off-topic), else the classifier's. `judged` is None until a curator judged."""
+    return list(judged) if judged is not None else list(predicted or ())
+
+
+def effective_labels(item: Item) -> list[str]:
+    """An item's effective labels (`effective` on its stored columns)."""
+    return effective(item.labels, item.curator_labels)
 
 
 def doc_of(item: Item) -> Doc:

@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from veille.errors import VeilleError
+from veille.store.labels import effective_labels
 from veille.store.models import Item, Review, Source
 from veille.types import TOPICS
 
@@ -53,11 +54,6 @@ class QueueFilter:
     until: datetime | None = None
     reviewed: str = "no"  # no | yes | all
     q: str = ""  # full-text search
-
-
-def effective_labels(item: Item) -> list[str]:
-    """The curator's labels once judged, else the classifier's."""
-    return list(item.curator_labels if item.curator_labels is not None else item.labels)
 
 
 def _matching(session: Session, f: QueueFilter, *columns: Any) -> Select:

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from veille.digest import hold
 from veille.store import feedback, holds, reviews, session_scope, utcnow
-from veille.store.labels import doc_of
+from veille.store.labels import doc_of, effective_labels
 from veille.store.models import Item
 from veille.types import TOPICS
 from veille.web.auth import require_curator
@@ -86,7 +86,7 @@ def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
             "item": item,
             "source": source,
             "others": others.get(item.id, []),
-            "labels": reviews.effective_labels(item),
+            "labels": effective_labels(item),
             "thresholds": thresholds,
             "reports": reports.get(item.id, 0),
             "held": item.id in waiting,
