@@ -159,7 +159,7 @@ def test_a_stray_stored_label_counts_as_no_topic_in_the_stats(sqlite_engine) -> 
 
     from tests.fixtures.digest.seed import seed_items
     from veille.store import session_scope
-    from veille.web.stats import reviewed_share
+    from veille.store.stats import reviewed_share
 
     seed_items(sqlite_engine, datetime(2026, 11, 25, 6, 0, tzinfo=UTC))
     with session_scope(sqlite_engine) as s:

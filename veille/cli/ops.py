@@ -5,14 +5,12 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from veille.cli import app
 from veille.cli.common import SourcesOption, state
 from veille.errors import ModelError
-from veille.store import Item, Source, session_scope, utcnow
 from veille.store import jobs as stored_jobs
+from veille.store import session_scope, stats, utcnow
 
 
 @app.command("run")
@@ -43,11 +41,8 @@ def status_cmd(ctx: typer.Context) -> None:
     now = utcnow()
     with session_scope(st.engine) as s:
         runs = stored_jobs.last_runs(s)
-        failing = s.exec(
-            select(Source).where(Source.consecutive_failures > 0).order_by(col(Source.name))
-        ).all()
-        unreviewed = s.exec(select(func.count()).where(col(Item.reviewed_at).is_(None))).one()
-        total = s.exec(select(func.count(col(Item.id)))).one()
+        failing = stats.failing_sources(s)
+        total, unreviewed = stats.item_counts(s)
     nexts = upcoming(Plan.from_settings(settings), now=now)
 
     jobs = Table("job", "last run", "outcome", "figures", "next run", box=None)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from veille import dedupe
 from veille.errors import VeilleError
 from veille.store import reviews
 from veille.store import stories as q
+from veille.store.items import get_item
 from veille.store.models import Item, Review
 
 
@@ -25,7 +26,7 @@ class StoryFixError(VeilleError):
 
 
 def _item(session: Session, item_id: int) -> Item:
-    item = session.get(Item, item_id)
+    item = get_item(session, item_id=item_id)
     if item is None:
         raise StoryFixError(f"no item {item_id}")
     return item
@@ -44,7 +45,7 @@ def merge(session: Session, *, item_id: int, other_id: int, user: str, now: date
     target, old = other.story_id, item.story_id
     movers = [item]
     if old is not None:
-        movers = list(session.exec(select(Item).where(col(Item.story_id) == old)))
+        movers = q.story_items(session, story_id=old)
     for mover in movers:
         _record(session, mover, "merge", target, user, now)
         mover.story_id = target
@@ -58,12 +59,8 @@ def split(session: Session, *, item_id: int, user: str, now: datetime) -> int:
     """Take `item_id` out of its story into a story of its own; returns the new story."""
     item = _item(session, item_id)
     old = item.story_id
-    if old is not None:
-        mates = session.exec(
-            select(Item.id).where(col(Item.story_id) == old, col(Item.id) != item.id)
-        ).first()
-        if mates is None:
-            raise StoryFixError(f"item {item_id} is alone in its story already")
+    if old is not None and not q.has_other_items(session, story_id=old, item_id=item_id):
+        raise StoryFixError(f"item {item_id} is alone in its story already")
     new = q.new_story(session, now=now)
     _record(session, item, "split", new, user, now)
     item.story_id = new

@@ -30,6 +30,10 @@ def existing_guids(session: Session, *, source_id: int, guids: Iterable[str]) ->
     return found
 
 
+def get_item(session: Session, *, item_id: int) -> Item | None:
+    return session.get(Item, item_id)
+
+
 def _defaults() -> dict[str, object]:
     # Column values a row gets when ingestion does not set them, read from the model once:
     # building Item objects per row costs milliseconds each in SQLModel.

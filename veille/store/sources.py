@@ -82,6 +82,10 @@ def due_sources(
     return list(session.exec(query.order_by(*order)))
 
 
+def source_by_id(session: Session, *, source_id: int) -> Source | None:
+    return session.get(Source, source_id)
+
+
 def get_source(session: Session, *, name: str) -> Source | None:
     return session.exec(select(Source).where(Source.name == name)).first()
 

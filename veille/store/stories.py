@@ -75,6 +75,25 @@ def exact_candidates(
     return list(rows)
 
 
+def item_by_address(session: Session, *, url: str) -> int | None:
+    """The id of an item stored under this address (as fetched or canonical), if any."""
+    found = session.exec(
+        select(Item.id).where((Item.url == url) | (Item.canonical_url == url)).limit(1)
+    ).first()
+    return None if found is None else int(found)
+
+
+def story_items(session: Session, *, story_id: int) -> list[Item]:
+    """Every item of one story."""
+    return list(session.exec(select(Item).where(col(Item.story_id) == story_id)))
+
+
+def has_other_items(session: Session, *, story_id: int, item_id: int) -> bool:
+    """Whether the story holds an item besides `item_id`."""
+    query = select(Item.id).where(col(Item.story_id) == story_id, col(Item.id) != item_id)
+    return session.exec(query.limit(1)).first() is not None
+
+
 def new_story(session: Session, *, now: datetime) -> int:
     # A Core insert: an ORM object and its flush cost ten times more, once per new item.
     result = session.connection().execute(

@@ -38,6 +38,10 @@ def _check_name(name: str) -> str:
     return name
 
 
+def user_by_id(session: Session, *, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
 def get_user(session: Session, *, name: str) -> User | None:
     return session.exec(select(User).where(User.name == name)).first()
 

@@ -26,7 +26,7 @@ from veille import i18n
 from veille.digest import hold, issue
 from veille.digest.entry import cut, plain_text
 from veille.digest.select import Plan
-from veille.store import curation, digests, holds, reviews, session_scope, utcnow
+from veille.store import curation, digests, holds, items, reviews, session_scope, utcnow
 from veille.store.models import Item
 from veille.web.auth import require_curator
 from veille.web.render import renderer
@@ -156,7 +156,7 @@ def act(
     if action not in ACTIONS:
         raise HTTPException(status_code=400)
     with session_scope(request.app.state.engine) as s:
-        item = s.get(Item, item_id)
+        item = items.get_item(s, item_id=item_id)
         if item is None:
             raise HTTPException(status_code=404)
         if action in ("pin", "exclude"):

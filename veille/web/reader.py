@@ -23,8 +23,9 @@ from fastapi.responses import Response
 from veille import metrics
 from veille.digest import subscribers, tokens
 from veille.errors import VeilleError
-from veille.store import Subscriber, session_scope, utcnow
 from veille.store import feedback as reports
+from veille.store import session_scope, utcnow
+from veille.store import subscribers as subs
 from veille.types import TOPICS
 from veille.web.limits import client_address
 from veille.web.public import message_page
@@ -149,7 +150,7 @@ def report_off_topic(request: Request, token: str) -> Response:
         sid, item_id = tokens.read_feedback(state.secret, token)
         reporter = _reporter(request, sid)
         with session_scope(state.engine) as s:
-            if sid != tokens.ANONYMOUS and s.get(Subscriber, sid) is None:
+            if sid != tokens.ANONYMOUS and subs.by_id(s, subscriber_id=sid) is None:
                 raise tokens.LinkError("this report link is for an address no longer subscribed")
             stored = reports.report(s, item_id=item_id, reporter=reporter, now=utcnow())
         if stored is None:

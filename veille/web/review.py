@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from veille.digest import hold
-from veille.store import feedback, holds, reviews, session_scope, utcnow
+from veille.store import feedback, holds, items, reviews, session_scope, utcnow
 from veille.store.labels import doc_of, effective_labels
 from veille.store.models import Item
 from veille.types import TOPICS
@@ -149,7 +149,7 @@ def queue(request: Request) -> Response:
 
 
 def _item_or_404(session: Session, item_id: int) -> Item:
-    item = session.get(Item, item_id)
+    item = items.get_item(session, item_id=item_id)
     if item is None:
         raise HTTPException(status_code=404)
     return item

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from veille.store import session_scope, utcnow
 from veille.store import sessions as server_sessions
 from veille.store.models import User
+from veille.store.users import user_by_id
 
 MAX_AGE = 12 * 3600
 
@@ -81,7 +82,7 @@ def load_curator(request: Request, engine: Engine, secret: str) -> Curator | Non
     with session_scope(engine) as s:
         if server_sessions.user_of(s, session_id=sid, now=utcnow()) != uid:
             return None
-        user = s.get(User, uid)
+        user = user_by_id(s, user_id=uid)
         if user is None:
             return None
         if not hmac.compare_digest(

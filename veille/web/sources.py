@@ -17,17 +17,15 @@ import httpcore
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from veille.errors import FetchError, VeilleError
 from veille.fetch.guard import AddressGuard
 from veille.settings import Settings
 from veille.sources import add_sources, load_sources
 from veille.sources.catalog import SourceFields, set_enabled
-from veille.store import session_scope, utcnow
-from veille.store.models import Item, Source
-from veille.store.sources import source_health, sync_sources
+from veille.store import session_scope, stats, utcnow
+from veille.store.sources import source_by_id, source_health, sync_sources
 from veille.web import messages
 from veille.web.auth import require_admin, require_curator
 from veille.web.messages import DuplicateSource, FieldError, RefusedAddress, UnresolvableHost
@@ -40,18 +38,11 @@ router = APIRouter(dependencies=[Depends(require_curator)])
 
 def recent_activity(session: Session, *, days: int = 28) -> dict[int, tuple[float, float | None]]:
     """source id -> (items per week, share of extracted items whose article text was found)."""
-    since = utcnow() - timedelta(days=days)
-    extracted = func.sum(case((col(Item.extraction).is_not(None), 1), else_=0))
-    articles = func.sum(case((col(Item.extraction) == "article", 1), else_=0))
-    query = (
-        select(Item.source_id, func.count(), extracted, articles)
-        .where(col(Item.first_seen_at) >= since)
-        .group_by(Item.source_id)
-    )
-    out: dict[int, tuple[float, float | None]] = {}
-    for source_id, n, done, good in session.exec(query).all():
-        out[int(source_id)] = (n * 7 / days, (good or 0) / done if done else None)
-    return out
+    found = stats.source_activity(session, since=utcnow() - timedelta(days=days))
+    return {
+        source_id: (n * 7 / days, good / done if done else None)
+        for source_id, (n, done, good) in found.items()
+    }
 
 
 def check_address(url: str, settings: Settings) -> None:
@@ -109,7 +100,7 @@ def toggle(
     enabled: Annotated[bool, Form()] = False,
 ) -> Response:
     with session_scope(request.app.state.engine) as s:
-        row = s.get(Source, source_id)
+        row = source_by_id(s, source_id=source_id)
         if row is None:
             raise HTTPException(status_code=404)
         name = row.name

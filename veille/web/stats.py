@@ -1,23 +1,21 @@
 """Statistics page: items per day per topic, top sources, share of items reviewed.
 
-The queries group in the database (by day and by stored label list) so the page stays cheap
-on a large store; a topic is the curator's labels once judged, else the classifier's.
+The queries are the store's (veille/store/stats.py); days are cut in VEILLE_TIMEZONE, so an
+item stored at 00:30 in Paris counts for that day, not the one before.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy import String, case, cast, func
-from sqlmodel import Session, col, select
 
 from veille import i18n
 from veille.store import session_scope, utcnow
-from veille.store.models import Item, Source
+from veille.store import stats as stored
 from veille.types import TOPICS
 from veille.web import charts
 from veille.web.auth import require_curator
@@ -28,72 +26,23 @@ DAYS = 30
 PHONE_DAYS = 14
 
 
-def _labels(predicted: str | None, judged: str | None) -> list[str]:
-    # An unjudged item's curator_labels is SQL NULL or JSON null ("null") depending on the writer.
-    found = json.loads(judged) if judged else None
-    return found if found is not None else json.loads(predicted or "[]")
-
-
-def per_day(session: Session, *, since: datetime) -> dict[str, Counter[str]]:
-    """day (YYYY-MM-DD) -> topic -> items first seen that day; key "" counts all items."""
-    day = func.date(Item.first_seen_at)
-    query = (
-        select(day, cast(Item.labels, String), cast(Item.curator_labels, String), func.count())
-        .where(col(Item.first_seen_at) >= since)
-        .group_by(day, cast(Item.labels, String), cast(Item.curator_labels, String))
-    )
-    out: dict[str, Counter[str]] = {}
-    for when, predicted, judged, n in session.exec(query).all():
-        counts = out.setdefault(str(when)[:10], Counter())
-        counts[""] += n
-        for topic in _labels(predicted, judged):
-            counts[topic] += n
-    return out
-
-
-def top_sources(session: Session, *, since: datetime, limit: int = 10) -> list[tuple[str, int]]:
-    query = (
-        select(Source.name, func.count(col(Item.id)))
-        .join(Item, col(Item.source_id) == Source.id)
-        .where(col(Item.first_seen_at) >= since)
-        .group_by(Source.name)
-        .order_by(func.count(col(Item.id)).desc(), Source.name)
-        .limit(limit)
-    )
-    return [(name, int(n)) for name, n in session.exec(query).all()]
-
-
-def reviewed_share(session: Session) -> dict[str, tuple[int, int]]:
-    """topic (or "" for all, "none" for off-topic) -> (items, of which reviewed)."""
-    reviewed = func.sum(case((col(Item.reviewed_at).is_not(None), 1), else_=0))
-    query = select(
-        cast(Item.labels, String), cast(Item.curator_labels, String), func.count(), reviewed
-    ).group_by(cast(Item.labels, String), cast(Item.curator_labels, String))
-    out: dict[str, list[int]] = {key: [0, 0] for key in ("", *TOPICS, "none")}
-    for predicted, judged, n, done in session.exec(query).all():
-        # A stray stored label (not a topic of the taxonomy) counts as none.
-        known = [t for t in _labels(predicted, judged) if t in out]
-        for key in ["", *(known or ["none"])]:
-            out[key][0] += int(n)
-            out[key][1] += int(done or 0)
-    return {key: (n, done) for key, (n, done) in out.items()}
-
-
 @router.get("/stats")
 def stats_page(request: Request) -> Response:
     render = renderer(request)
     lang = render.lang(request)
     tr = render.gettext
-    today = utcnow().date()
-    since = datetime.combine(today - timedelta(days=DAYS - 1), time(), tzinfo=UTC)
-    with session_scope(request.app.state.engine) as s:
-        days = per_day(s, since=since)
-        sources = top_sources(s, since=since)
-        shares = reviewed_share(s)
-    env = render.envs[lang]
-    topic_name = env.filters["topic"]
+    zone = ZoneInfo(request.app.state.settings.timezone)
+    today = utcnow().astimezone(zone).date()
     columns = [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
     keys = [d.isoformat() for d in columns]
+    # Each local day starts at its own midnight (23 or 25 hours around a clock change).
+    starts = [datetime.combine(d, time(), tzinfo=zone) for d in columns]
+    with session_scope(request.app.state.engine) as s:
+        days = stored.per_day(s, days=list(zip(keys, starts, strict=True)))
+        sources = stored.top_sources(s, since=starts[0])
+        shares = stored.reviewed_share(s)
+    env = render.envs[lang]
+    topic_name = env.filters["topic"]
     series = [(topic_name(t), [days.get(k, Counter())[t] for k in keys]) for t in TOPICS]
     labels = [i18n.format_date(d, lang, "d MMM") for d in columns]
     title = tr(request, "Items per day per topic")

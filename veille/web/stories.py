@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from veille.errors import VeilleError
 from veille.pipeline import story_fix
-from veille.store import session_scope, utcnow
-from veille.store.models import Item
+from veille.store import session_scope, stories, utcnow
+from veille.store.items import get_item
 from veille.web.auth import require_curator
 from veille.web.numbers import bounded_int
 from veille.web.render import local_path
@@ -30,12 +30,10 @@ def _other(session: Session, raw: str) -> int:
     number = bounded_int(raw)  # not isdigit(): "²" and 30 digits would end in a 500
     if number is not None:
         return number
-    found = session.exec(
-        select(Item.id).where((Item.url == raw) | (Item.canonical_url == raw))
-    ).first()
+    found = stories.item_by_address(session, url=raw)
     if found is None:
         raise story_fix.StoryFixError(f"no item has the number or address {raw!r}")
-    return int(found)
+    return found
 
 
 def _back(request: Request, item_id: int, next: str | None, error: str | None = None) -> Response:
@@ -55,7 +53,7 @@ def merge(
 ) -> Response:
     try:
         with session_scope(request.app.state.engine) as s:
-            if s.get(Item, item_id) is None:
+            if get_item(s, item_id=item_id) is None:
                 raise HTTPException(status_code=404)
             story = story_fix.merge(
                 s, item_id=item_id, other_id=_other(s, other), user=user.name, now=utcnow()
@@ -75,7 +73,7 @@ def split(
 ) -> Response:
     try:
         with session_scope(request.app.state.engine) as s:
-            if s.get(Item, item_id) is None:
+            if get_item(s, item_id=item_id) is None:
                 raise HTTPException(status_code=404)
             story = story_fix.split(s, item_id=item_id, user=user.name, now=utcnow())
     except VeilleError as exc:

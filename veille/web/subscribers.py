@@ -101,7 +101,7 @@ async def import_csv(
 
 def _subscriber(request: Request, subscriber_id: int) -> Subscriber:
     with session_scope(request.app.state.engine) as s:
-        sub = s.get(Subscriber, subscriber_id)
+        sub = q.by_id(s, subscriber_id=subscriber_id)
     if sub is None:
         raise HTTPException(status_code=404)
     return sub
