@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from veille.errors import VeilleError
@@ -97,10 +96,11 @@ def run_checks(settings: Settings, *, engine: Engine, now: datetime) -> list[Fin
             return findings
         with session_scope(engine) as session:
             subscribers = stored.confirmed_subscriber_count(session)
-            last = stored.last_pull_success(session)
-            enabled = stored.enabled_source_count(session)
+        fed = stored.probe(engine)  # the pulls' freshness as /healthz reads it
         findings.append(check_subscribers(subscribers))
-        findings.append(check_pulls(last, enabled, now, settings.pull_stale_hours))
+        findings.append(
+            check_pulls(fed.last_pull, fed.enabled_sources, now, settings.pull_stale_hours)
+        )
     return findings
 
 
@@ -110,17 +110,14 @@ def _ok(check: str, message: str, **params: object) -> Finding:
 
 def check_database(settings: Settings, engine: Engine) -> Finding:
     shown = make_url(settings.db_url).render_as_string(hide_password=True)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any driver error means the same thing here
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    found = stored.probe(engine, pulls=False)  # the tables may not exist yet
+    if not found.ok:
         return Finding(
             N_("database"),
             "error",
             N_("{url} is unreachable ({reason})"),
             N_("start the database or correct VEILLE_DATABASE_URL"),
-            {"url": shown, "reason": reason[:200]},
+            {"url": shown, "reason": found.error},
         )
     return _ok(N_("database"), N_("{url} answers"), url=shown)
 

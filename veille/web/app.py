@@ -18,7 +18,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -29,6 +28,7 @@ from veille.pipeline.retrain import retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.settings import Settings
 from veille.store import open_store, utcnow
+from veille.store.health import probe as health_probe
 from veille.web import (
     auth,
     checks,
@@ -184,11 +184,9 @@ def create_app(
 
     @app.get("/health")
     def health(request: Request) -> Response:
-        try:
-            with request.app.state.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # the health check reports, it does not raise
-            log.warning("health: database unreachable", extra={"error": str(exc)})
+        found = health_probe(request.app.state.engine, pulls=False)
+        if not found.ok:
+            log.warning("health: database unreachable", extra={"error": found.error})
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 

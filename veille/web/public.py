@@ -18,6 +18,7 @@ from veille.errors import VeilleError
 from veille.settings import WEEKDAYS, WEEKDAYS_FR, Settings
 from veille.store import Subscriber, session_scope, utcnow
 from veille.store import health as stored
+from veille.store import subscribers as subs
 from veille.types import TOPICS
 from veille.web import messages
 from veille.web.limits import client_address
@@ -151,7 +152,7 @@ def unsubscribe_form(request: Request, token: str) -> Response:
     except VeilleError:
         return _bad_unsubscribe(request)
     with session_scope(state.engine) as session:
-        sub = session.get(Subscriber, sid)
+        sub = subs.by_id(session, subscriber_id=sid)
         gone = sub is None or sub.email != email or sub.status == "unsubscribed"
     preferences = tokens.preferences_token(state.secret, subscriber_id=sid, email=email)
     return renderer(request).page(
@@ -186,14 +187,12 @@ def healthz(request: Request) -> Response:
     state, now = request.app.state, utcnow()
     hours = state.settings.pull_stale_hours
     body: dict[str, object] = {"status": "ok"}
-    try:
-        with session_scope(state.engine) as session:
-            last = stored.last_pull_success(session)
-            enabled = stored.enabled_source_count(session)
-        body["database"] = "ok"
-    except Exception as exc:  # the health check reports, it does not raise
-        log.warning("healthz: database unreachable", extra={"reason": str(exc)})
+    found = stored.probe(state.engine)
+    if not found.ok:
+        log.warning("healthz: database unreachable", extra={"reason": found.error})
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    body["database"] = "ok"
+    last, enabled = found.last_pull, found.enabled_sources
     scheduler = getattr(state, "scheduler", None)
     body["scheduler"] = "off" if scheduler is None else ("ok" if is_alive(scheduler) else "dead")
     body["last_pull_age_seconds"] = round((now - last).total_seconds()) if last else None
