@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from veille import metrics
@@ -31,7 +30,7 @@ from veille.settings import Settings
 from veille.store import digests as q
 from veille.store import subscribers as subs
 from veille.store.db import session_scope, utcnow
-from veille.store.models import Delivery, Digest, Subscriber
+from veille.store.models import Delivery, Subscriber
 
 log = logging.getLogger(__name__)
 BOUNCE_AFTER = 3  # permanent rejections in a row before an address counts as bounced
@@ -294,39 +293,38 @@ def _mark(
     last_error: str | None = None,
     message_id: str | None = None,
     tried: bool = False,
-) -> None:
-    values: dict[str, object] = {"status": status, "updated_at": utcnow(), "last_error": last_error}
-    if tried:
-        values["attempts"] = Delivery.attempts + 1
-    if message_id is not None:  # recorded at release, so a recovered row says what went out
-        values["message_id"] = message_id
-    if status == "sent":
-        values["sent_at"] = utcnow()
+) -> bool:
+    """Move the delivery to `status` unless it moved on already (a retried run, another
+    sender): the store's transition is conditional, and only a move is counted."""
     with session_scope(engine) as session:
-        session.execute(update(Delivery).where(Delivery.id == delivery.id).values(**values))
-    if status in ("sent", "failed", "rejected"):
+        moved = q.set_delivery_status(
+            session,
+            delivery_id=delivery.id,  # type: ignore[arg-type]
+            status=status,
+            now=utcnow(),
+            last_error=last_error,
+            message_id=message_id,
+            tried=tried,
+        )
+    if moved and status in ("sent", "failed", "rejected"):
         metrics.DELIVERIES.labels(status=status).inc()
+    return moved
 
 
 def _reject(engine: Engine, delivery: Delivery, subscriber: Subscriber, error: str) -> None:
-    _mark(engine, delivery, status="rejected", last_error=error, tried=True)
+    if not _mark(engine, delivery, status="rejected", last_error=error, tried=True):
+        return  # already closed: its rejection, if any, was counted then
     with session_scope(engine) as session:
-        sub = session.get(Subscriber, subscriber.id)
-        if sub is not None:
-            sub.failures += 1
-            if sub.failures >= BOUNCE_AFTER:
-                sub.status = "bounced"
-                log.warning("address bounced", extra={"stage": "digest", "item": sub.id})
-            session.add(sub)
+        bounced = q.count_rejection(
+            session,
+            subscriber_id=subscriber.id,  # type: ignore[arg-type]
+            bounce_after=BOUNCE_AFTER,
+        )
+    if bounced:
+        log.warning("address bounced", extra={"stage": "digest", "item": subscriber.id})
 
 
 def _close_issue(engine: Engine, digest_id: int) -> None:
     """Stamp the issue sent once no delivery is left open."""
     with session_scope(engine) as session:
-        counts = q.delivery_counts(session, digest_id=digest_id)
-        if not any(counts.get(s, 0) for s in (*q.OPEN, "sending")):
-            session.execute(
-                update(Digest)
-                .where(Digest.id == digest_id, Digest.sent_at.is_(None))
-                .values(sent_at=utcnow())
-            )
+        q.close_issue(session, digest_id=digest_id, now=utcnow())

@@ -20,11 +20,6 @@ from veille.store.models import Delivery, Digest, IssueDraft, Item, Source, Stor
 OPEN = ("pending", "failed")  # delivery statuses a run still has to send
 
 
-def effective_labels(item: Item) -> list[str]:
-    """The curator's labels once judged, else the classifier's."""
-    return list(item.curator_labels) if item.curator_labels is not None else list(item.labels)
-
-
 def items_first_seen(
     session: Session, *, since: datetime | None, until: datetime, limit: int | None = None
 ) -> list[Item]:
@@ -187,7 +182,8 @@ _SENDING = (
 )
 _SENT = (
     update(_DELIVERY)
-    .where(_DELIVERY.c.id == bindparam("delivery_id"))
+    # Conditional: only a claimed row becomes sent (a row another run closed stays as it is).
+    .where(_DELIVERY.c.id == bindparam("delivery_id"), _DELIVERY.c.status == "sending")
     .values(status="sent", last_error=None, sent_at=bindparam("at"), updated_at=bindparam("at"))
 )
 
@@ -209,6 +205,77 @@ def mark_sent(
     if ids := sorted(set(reset)):
         table = Subscriber.__table__  # type: ignore[attr-defined]
         conn.execute(update(table).where(table.c.id.in_(ids)).values(failures=0))
+
+
+# Every status transition names the statuses it leaves from, so a step repeated (a retried
+# job, a second sender) changes nothing once the row moved on: sent and rejected are final.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "sending": OPEN,
+    "sent": ("sending",),
+    "failed": (*OPEN, "sending"),
+    "rejected": (*OPEN, "sending"),
+    "skipped": OPEN,
+}
+
+
+def set_delivery_status(
+    session: Session,
+    *,
+    delivery_id: int,
+    status: str,
+    now: datetime,
+    last_error: str | None = None,
+    message_id: str | None = None,
+    tried: bool = False,
+) -> bool:
+    """Move one delivery to `status` if its current status allows it (TRANSITIONS); False
+    when it had moved on already and nothing was written. `tried` counts an attempt."""
+    table = _DELIVERY
+    values: dict[str, object] = {"status": status, "updated_at": now, "last_error": last_error}
+    if tried:
+        values["attempts"] = table.c.attempts + 1
+    if message_id is not None:  # recorded at release, so a recovered row says what went out
+        values["message_id"] = message_id
+    if status == "sent":
+        values["sent_at"] = now
+    stmt = (
+        update(table)
+        .where(table.c.id == delivery_id, table.c.status.in_(TRANSITIONS[status]))
+        .values(**values)
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def count_rejection(session: Session, *, subscriber_id: int, bounce_after: int) -> bool:
+    """One more permanent rejection for a subscriber, in one conditional statement; True
+    when the address is now set aside as bounced (`bounce_after` rejections in a row)."""
+    table = Subscriber.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(table).where(table.c.id == subscriber_id).values(failures=table.c.failures + 1)
+    )
+    bounced = session.execute(
+        update(table)
+        .where(
+            table.c.id == subscriber_id,
+            table.c.failures >= bounce_after,
+            table.c.status != "bounced",
+        )
+        .values(status="bounced")
+    )
+    return bounced.rowcount == 1
+
+
+def close_issue(session: Session, *, digest_id: int, now: datetime) -> bool:
+    """Stamp the issue sent once no delivery is left open; True when this call stamped it."""
+    counts = delivery_counts(session, digest_id=digest_id)
+    if any(counts.get(s, 0) for s in (*OPEN, "sending")):
+        return False
+    result = session.execute(
+        update(Digest)
+        .where(col(Digest.id) == digest_id, col(Digest.sent_at).is_(None))
+        .values(sent_at=now)
+    )
+    return result.rowcount == 1
 
 
 def open_deliveries(session: Session, *, digest_id: int) -> list[tuple[Delivery, Subscriber]]:

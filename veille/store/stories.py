@@ -133,19 +133,24 @@ def set_stories(session: Session, *, rows: list[tuple[int, int, int]], now: date
     session.connection().execute(stmt, [{"_id": s, "_rep": r, "_size": n} for s, r, n in rows])
 
 
-def update_items(session: Session, *, rows: list[tuple[int, dict[str, object]]]) -> None:
-    """Set each item's `values`: one executemany per set of columns (a source's items
-    usually share one), instead of an ORM statement per item."""
+def update_items(session: Session, *, rows: list[tuple[int, dict[str, object]]]) -> int:
+    """Write each new item's extraction (text, story, topics…): one executemany per set of
+    columns (a source's items usually share one), instead of an ORM statement per item.
+
+    Conditional: only items not extracted yet are written, so a retried job (or a second
+    worker on the same items) cannot apply its values twice. Returns the rows written."""
     table = Item.__table__
     groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
     for item_id, values in rows:
         params = {f"_{k}": v for k, v in values.items()}
         params["_id"] = item_id
         groups.setdefault(tuple(sorted(values)), []).append(params)
+    written = 0
     for keys, params in groups.items():
         stmt = (
             update(table)
-            .where(table.c.id == bindparam("_id"))
+            .where(table.c.id == bindparam("_id"), table.c.extraction.is_(None))
             .values({k: bindparam(f"_{k}", type_=table.c[k].type) for k in keys})
         )
-        session.connection().execute(stmt, params)
+        written += session.connection().execute(stmt, params).rowcount
+    return written
