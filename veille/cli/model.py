@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
 
@@ -93,19 +93,36 @@ def train_cmd(
     """Train on seed and curators' labels; keep the model only if it is not worse on recent
     judged items that neither model trained on."""
     from veille.pipeline import retrain
+    from veille.scheduler.plan import RETRAIN
+    from veille.scheduler.runner import JobRunner
 
     st = state(ctx)
     if export_seed is not None:
         _export_seed(export_seed, labels, corpus)
         return
-    done = retrain.retrain(
-        st.engine,
-        st.settings.models_dir,
-        utcnow(),
-        labels=labels,
-        corpus=corpus,
-        force=force,
-    )
+    found: list[retrain.Retrained] = []
+
+    def run(now: datetime) -> dict[str, int]:
+        found.append(
+            retrain.retrain(
+                st.engine, st.settings.models_dir, now, labels=labels, corpus=corpus, force=force
+            )
+        )
+        return retrain.figures(found[0])
+
+    # The scheduler's retrain lease and history: two trainings at once would race to promote.
+    runner = JobRunner(st.engine)
+    outcome = runner.run(RETRAIN, run)
+    if outcome == "busy":
+        raise VeilleError(
+            "another retrain is running (veille serve, veille run or the model page): "
+            "try again when it ends; `veille status` shows it"
+        )
+    if isinstance(runner.error, VeilleError):
+        raise runner.error
+    if not found:  # a bug (its traceback is logged) or the database went away
+        raise VeilleError(f"the training did not run ({outcome}); see the log above")
+    done = found[0]
     _say_problems(labels or "seed labels", done.problems)
     typer.echo(f"trained on {done.result.sizes['total']} items: {done.note}")
     cv, baseline = done.result.metrics["cv"], done.result.metrics.get("baseline")

@@ -225,16 +225,20 @@ def retrain_job(
     """The weekly job and the model page's button: `retrain`, figures for the job's row."""
 
     def run(now: datetime) -> dict[str, int]:
-        done = retrain(engine, models_dir, now, labels=labels, corpus=corpus)
-        evidence = done.decision.evidence
-        return {
-            "examples": done.result.sizes["total"],
-            "curated": done.result.sizes.get("curated", 0),
-            "fresh_judged": evidence.items if evidence else 0,
-            "promoted": int(done.decision.promoted),
-            "macro_f1_permille": round(1000 * done.decision.macro_f1),
-            "rescored": (done.rescored or {}).get("items", 0),
-            "changed_topic": (done.rescored or {}).get("changed", 0),
-        }
+        return figures(retrain(engine, models_dir, now, labels=labels, corpus=corpus))
 
     return run
+
+
+def figures(done: Retrained) -> dict[str, int]:
+    """A retrain's counts for its job history row (the scheduler and `veille train` alike)."""
+    evidence = done.decision.evidence
+    return {
+        "examples": done.result.sizes["total"],
+        "curated": done.result.sizes.get("curated", 0),
+        "fresh_judged": evidence.items if evidence else 0,
+        "promoted": int(done.decision.promoted),
+        "macro_f1_permille": round(1000 * done.decision.macro_f1),
+        "rescored": (done.rescored or {}).get("items", 0),
+        "changed_topic": (done.rescored or {}).get("changed", 0),
+    }
