@@ -121,9 +121,44 @@ def test_train_history_and_rollback(env: Path, tmp_path: Path) -> None:
     listed = runner.invoke(app, ["model", "history"]).output
     assert new in listed and "20261120-000000" in listed and "previous" in listed
     assert "rejected" in listed and "too little evidence" in listed
+    # Each training ran as the scheduler's `retrain` job: its lease, its history rows.
+    from veille.store import jobs as store_jobs
+
+    engine = open_store(f"sqlite:///{tmp_path / 'data' / 'veille.db'}")
+    with session_scope(engine) as s:
+        last = store_jobs.last_runs(s)["retrain"]
+        assert last.outcome == "ok" and last.counts["promoted"] == 1
+    engine.dispose()
     back = runner.invoke(app, ["model", "rollback"])
     assert back.exit_code == 0 and "model 20261120-000000 is current again" in back.output
     assert load_model(env).version == "20261120-000000"
+
+
+def test_train_waits_for_the_retrain_running(env: Path, tmp_path: Path) -> None:
+    """`veille train` takes the scheduler's retrain lease: held elsewhere (veille serve's
+    weekly job, the model page's button), one line, exit 1, and no model trained."""
+    from veille.store import jobs as store_jobs
+
+    engine = store_items(tmp_path, [])
+    with session_scope(engine) as s:
+        assert store_jobs.acquire_lock(
+            s, name="retrain", owner="other:1", now=utcnow(), ttl=timedelta(minutes=5)
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "veille", "train", "--labels", str(tmp_path / "none.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "veille: error: another retrain is running (veille serve, veille run or the model "
+        "page): try again when it ends; `veille status` shows it"
+    )
+    assert load_model(env).version == "20261120-000000"  # nothing trained, nothing promoted
+    with session_scope(engine) as s:
+        assert "retrain" not in store_jobs.last_runs(s)  # a busy lease records no run
+    engine.dispose()
 
 
 def test_reclassify_shows_changes_before_writing(env: Path, tmp_path: Path) -> None:
