@@ -156,6 +156,8 @@ def test_item_page_shows_the_story_and_only_safe_links(site) -> None:  # noqa: A
     page = client.get(f"/review/items/{seeded.items['repair']}").text
     assert "1 autre source" in page and 'href="https://news.example.net/melle"' in page
     assert "Repair café in Melle" in page
+    # Where the text came from, in words (it read "Extraction : article (-)").
+    assert "Texte\u00a0: la page de l’article" in page and "(-)" not in page
     phone = client.get(f"/review/items/{seeded.items['phone']}").text
     assert "javascript:" not in phone
     assert client.get(f"/review/items/{seeded.items['phone']}/why").status_code == 200
