@@ -89,14 +89,23 @@ def test_subscribe_choose_weekly_report_and_the_curator_sees_it_first(site) -> N
     assert saved.status_code == 200 and "enregistrées" in saved.text
     assert _subscriber(client).frequency == "weekly"
 
-    # "hors sujet ?" on the budget entry: one click, counted once however often it is followed.
+    # "hors sujet ?" on the budget entry: the link asks (a mail scanner following it records
+    # nothing), the page's button reports, counted once however often it is pressed.
     reports = links(html, "/feedback/")
     assert len(reports) == daily_entries(html)
     budget = next(r for r in reports if _item_of(r) == ids["budget"])
     before = metrics.value("veille_reader_reports_total", outcome="new")
-    first = client.get(path_of(budget))
+    for _ in range(3):  # a scanner, a link preview, the reader
+        asked = client.get(path_of(budget))
+        assert asked.status_code == 200 and "Signaler comme hors sujet" in asked.text
+        assert "Budget participatif" in asked.text  # the story it is about
+    with session_scope(client.app.state.engine) as s:
+        assert s.exec(select(Feedback)).all() == []
+    form = {"csrf_token": csrf_of(asked.text)}
+    assert client.post(path_of(budget)).status_code == 403  # no form token: refused
+    first = client.post(path_of(budget), data=form)
     assert first.status_code == 200 and "Merci" in first.text
-    again = client.get(path_of(budget))
+    again = client.post(path_of(budget), data=form)
     assert again.status_code == 200 and "Déjà signalé" in again.text
     assert metrics.value("veille_reader_reports_total", outcome="new") == before + 1
     with session_scope(client.app.state.engine) as s:
@@ -159,9 +168,10 @@ def test_a_feedback_flood_from_one_client_is_refused(site) -> None:  # noqa: ANN
         tokens.feedback_token(secret, subscriber_id=tokens.ANONYMOUS, item_id=i)
         for i in ids.values()
     ]
-    codes = [client.get(f"/feedback/{t}").status_code for t in anonymous[:12]]
+    form = {"csrf_token": csrf_of(client.get(f"/feedback/{anonymous[0]}").text)}
+    codes = [client.post(f"/feedback/{t}", data=form).status_code for t in anonymous[:12]]
     assert codes[:8] == [200] * 8 and set(codes[8:]) == {429}
-    refused = client.get(f"/feedback/{anonymous[0]}")
+    refused = client.post(f"/feedback/{anonymous[0]}", data=form)
     assert refused.status_code == 429 and "Trop de signalements" in refused.text
     with session_scope(client.app.state.engine) as s:
         assert len(s.exec(select(Feedback)).all()) == 8  # the refused ones stored nothing

@@ -105,10 +105,12 @@ def test_a_reader_subscribes_goes_weekly_and_reports_an_entry(
         page.wait_for_load_state()
         assert "enregistrées" in page.content()
 
-        # "hors sujet ?" on the budget entry, one click.
+        # "hors sujet ?" on the budget entry: the link asks, the button reports.
         report = re.search(r'budget-participatif[\s\S]*?href="([^"]+/feedback/[^"]+)"', html)
         assert report
         page.goto(report.group(1))
+        assert "Merci" not in page.content()
+        page.click("text=Signaler comme hors sujet")
         assert "Merci" in page.content()
 
         # Thursday: only the weekly issue goes to Léa.

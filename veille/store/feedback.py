@@ -12,6 +12,13 @@ from sqlmodel import Session, col, select
 from veille.store.models import Feedback, Item
 
 
+def item_title(session: Session, *, item_id: int) -> str | None:
+    """The title of the item a report link names ('' when it has none); None when the item
+    is no longer stored."""
+    found = session.exec(select(Item.title).where(Item.id == item_id)).first()
+    return None if found is None else str(found or "")
+
+
 def report(session: Session, *, item_id: int, reporter: str, now: datetime) -> bool | None:
     """Record a report; True when new, False when this reader had reported it already,
     None when the item does not exist (nothing is stored)."""

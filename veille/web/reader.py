@@ -1,5 +1,6 @@
 """A reader's own pages, reached from every email without an account: preferences (topics,
-language, daily or weekly, pause, unsubscribe) and the one-click "off topic?" report.
+language, daily or weekly, pause, unsubscribe) and the "off topic?" report (the link shows
+a confirmation page; its button records the report, so a mail scanner following links does not).
 
 Both links are signed (digest/tokens.py). A report is stored once per (item, reader) however
 often the link is followed; the public archive's anonymous links count once per client
@@ -134,7 +135,32 @@ def save_preferences(
     return _preferences_page(request, token, sub, saved=True, error=None)
 
 
+def _report_target(request: Request, token: str) -> tuple[int, int, str]:
+    """(subscriber id, item id, item title) of a valid report link; LinkError otherwise."""
+    state = request.app.state
+    sid, item_id = tokens.read_feedback(state.secret, token)
+    with session_scope(state.engine) as s:
+        if sid != tokens.ANONYMOUS and subs.by_id(s, subscriber_id=sid) is None:
+            raise tokens.LinkError("this report link is for an address no longer subscribed")
+        title = reports.item_title(s, item_id=item_id)
+    if title is None:
+        raise tokens.LinkError("this report link is for a story no longer kept")
+    return sid, item_id, title
+
+
 @router.get("/feedback/{token}")
+def confirm_report(request: Request, token: str) -> Response:
+    """The link in the email only asks: mail scanners and link previews follow links, so a
+    report is recorded by the page's button (a POST), never by the GET."""
+    try:
+        _, _, title = _report_target(request, token)
+    except VeilleError:
+        metrics.FEEDBACK.labels(outcome="invalid").inc()
+        return _bad_link(request)
+    return renderer(request).page(request, "feedback.html", token=token, title=title)
+
+
+@router.post("/feedback/{token}")
 def report_off_topic(request: Request, token: str) -> Response:
     state, client = request.app.state, _client(request)
     if not state.feedback_limit.allow(client):
@@ -147,13 +173,12 @@ def report_off_topic(request: Request, token: str) -> Response:
             status=429,
         )
     try:
-        sid, item_id = tokens.read_feedback(state.secret, token)
-        reporter = _reporter(request, sid)
+        sid, item_id, _ = _report_target(request, token)
         with session_scope(state.engine) as s:
-            if sid != tokens.ANONYMOUS and subs.by_id(s, subscriber_id=sid) is None:
-                raise tokens.LinkError("this report link is for an address no longer subscribed")
-            stored = reports.report(s, item_id=item_id, reporter=reporter, now=utcnow())
-        if stored is None:
+            stored = reports.report(
+                s, item_id=item_id, reporter=_reporter(request, sid), now=utcnow()
+            )
+        if stored is None:  # deleted between the check and the write
             raise tokens.LinkError("this report link is for a story no longer kept")
     except VeilleError:
         metrics.FEEDBACK.labels(outcome="invalid").inc()
