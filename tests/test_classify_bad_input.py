@@ -19,7 +19,7 @@ from tests.classify_data import tiny_examples, tiny_result
 from veille.classify import artefacts, load_model, save_and_maybe_promote, seedvectors
 from veille.classify import examples as seed_files
 from veille.errors import ModelError, VeilleError
-from veille.pipeline.pull import load_classifier
+from veille.pipeline import load_classifier
 from veille.pipeline.retrain import load_seed, retrain, retrain_job
 from veille.scheduler.runner import JobRunner
 from veille.store import Item, JobRun, Review, Source, session_scope

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from tests.classify_data import FIXTURES, tiny_examples, tiny_result
 from tests.localweb import LocalWeb
-from tests.test_pipeline_enrich import OTHER, STORY, _feed, _page
+from tests.test_pipeline_refresh import OTHER, STORY, _feed, _page
 from veille import pipeline
 from veille.classify import (
     artefacts,

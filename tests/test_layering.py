@@ -43,6 +43,8 @@ ALLOWED = {
     ("web", "scheduler"),
     ("cli", "demo"),
     ("__main__", "cli"),
+    # A kind of source is read by its reader (veille/sources/readers) with its kind's parser.
+    ("sources", "parse"),
 }
 
 

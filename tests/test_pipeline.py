@@ -213,7 +213,7 @@ def test_permanent_redirect_moves_the_fetched_url(
     pipeline.pull(sqlite_engine, settings, specs=spec, now=NOW)
     with session_scope(sqlite_engine) as s:
         row = _source(s, "moved")
-        assert row.feed_url == web.url("/new") and row.url == old
+        assert row.fetch_state.get("url") == web.url("/new") and row.url == old
         assert "moved permanently" in (row.warning or "")
     report = pipeline.pull(sqlite_engine, settings, specs=spec, force=True, now=NOW)
     assert report.unchanged == 1 and len(web.hits("/old")) == 1  # straight to the new URL
@@ -229,13 +229,13 @@ def test_page_source_follows_its_advertised_feed(
     spec = (SourceSpec(name="blog", url=page, kind="page"),)
     assert pipeline.pull(sqlite_engine, settings, specs=spec, now=NOW).new_items == 2
     with session_scope(sqlite_engine) as s:
-        assert _source(s, "blog").feed_url == web.url("/feed.xml")
+        assert _source(s, "blog").fetch_state.get("feed_url") == web.url("/feed.xml")
     report = pipeline.pull(sqlite_engine, settings, specs=spec, force=True, now=NOW)
     assert report.unchanged == 1 and len(web.hits("/blog")) == 1
     web.route("/feed.xml", status=404)  # the feed disappears: back to reading the page
     pipeline.pull(sqlite_engine, settings, specs=spec, force=True, now=NOW)
     with session_scope(sqlite_engine) as s:
-        assert _source(s, "blog").feed_url is None
+        assert "feed_url" not in _source(s, "blog").fetch_state
 
 
 def test_page_source_article_links_and_robots(

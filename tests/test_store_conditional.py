@@ -1,7 +1,7 @@
 """Writes a retried job may repeat are conditional: the second time, nothing changes.
 
 On SQLite and on the real PostgreSQL (the `engine` fixture runs each test on both): item
-extraction written once (`update_items`), every delivery status transition checked against
+extraction written once (`complete_items`), every delivery status transition checked against
 the current status, a rejection counted once, an issue stamped sent once. Two writers at the
 same moment (two threads, two connections) still give one effect.
 """
@@ -57,14 +57,14 @@ def _row(engine: Engine, delivery_id: int) -> Delivery:
         return row
 
 
-def test_update_items_writes_an_extraction_once(engine: Engine) -> None:
+def test_complete_items_writes_an_extraction_once(engine: Engine) -> None:
     item_id = _item(engine)
     first = {"extraction": "article", "text": "first text", "labels": ["social_innovation"]}
     again = {"extraction": "summary", "text": "second text", "labels": []}
     with session_scope(engine) as s:
-        assert stories.update_items(s, rows=[(item_id, first)]) == 1
+        assert stories.complete_items(s, rows=[(item_id, first)]) == 1
     with session_scope(engine) as s:  # the retried job
-        assert stories.update_items(s, rows=[(item_id, again)]) == 0
+        assert stories.complete_items(s, rows=[(item_id, again)]) == 0
     with session_scope(engine) as s:
         item = s.get(Item, item_id)
         assert (item.extraction, item.text, item.labels) == (
@@ -84,12 +84,12 @@ def test_two_writers_of_one_extraction_give_one_effect(engine: Engine) -> None:
     def writer_b() -> None:
         b_started.set()
         with session_scope(engine) as s:
-            written["b"] = stories.update_items(
+            written["b"] = stories.complete_items(
                 s, rows=[(item_id, {"extraction": "summary", "text": "B"})]
             )
 
     with session_scope(engine) as s:
-        written["a"] = stories.update_items(
+        written["a"] = stories.complete_items(
             s, rows=[(item_id, {"extraction": "article", "text": "A"})]
         )
         thread = threading.Thread(target=writer_b)

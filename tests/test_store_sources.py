@@ -14,6 +14,7 @@ from veille.store.sources import (
     due_sources,
     get_source,
     source_health,
+    sources_by_id,
     sync_sources,
     update_source,
 )
@@ -35,9 +36,8 @@ def test_sync_adds_updates_and_disables(engine: Engine) -> None:
             s,
             source_id=a.id,
             values={
-                "etag": '"1"',
+                "fetch_state": {"etag": '"1"', "url": "https://a.example/moved"},
                 "consecutive_failures": 3,
-                "feed_url": "https://a.example/moved",
             },
         )
     moved = replace(A, url="https://a.example/new-feed", tags=("x", "y"))
@@ -49,10 +49,20 @@ def test_sync_adds_updates_and_disables(engine: Engine) -> None:
         assert a is not None and b is not None
         assert a.url == "https://a.example/new-feed" and a.tags == ["x", "y"]
         # A new URL voids what was learnt about the old one.
-        assert (a.etag, a.feed_url, a.consecutive_failures) == (None, None, 0)
+        assert (a.fetch_state, a.consecutive_failures) == ({}, 0)
         assert not b.enabled  # gone from the file: disabled, not deleted
     with session_scope(engine) as s:
         assert sync_sources(s, specs=(moved,), now=NOW).updated == 0  # idempotent
+
+
+def test_sources_by_id_leaves_out_gone_and_disabled(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        sync_sources(s, specs=(A, B), now=NOW)
+    with session_scope(engine) as s:
+        a, b = get_source(s, name="A"), get_source(s, name="B")
+        update_source(s, source_id=b.id, values={"enabled": False})
+        assert [x.name for x in sources_by_id(s, ids=[b.id, a.id, 9999])] == ["A"]
+        assert sources_by_id(s, ids=[]) == []
 
 
 def test_due_sources(engine: Engine) -> None:

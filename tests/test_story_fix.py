@@ -13,7 +13,7 @@ from sqlmodel import select
 from tests.e2e.seed import add_user, csrf_of, login, use_light_hashing
 from tests.fixtures.digest.seed import seed_items
 from tests.localweb import LocalWeb
-from tests.test_pipeline_enrich import NOW, OTHER, STORY, _feed, _items, _page
+from tests.test_pipeline_refresh import NOW, OTHER, STORY, _feed, _items, _page
 from veille import pipeline
 from veille.digest import select as selection
 from veille.pipeline import story_fix

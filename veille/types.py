@@ -44,7 +44,7 @@ def finalize_text(value: object) -> object:
     return value
 
 
-SourceKind = Literal["feed", "page", "sitemap"]
+SourceKind = str  # one of veille.sources.readers.KINDS (feed, page, sitemap)
 ExtractionKind = Literal["article", "feed_content", "summary"]
 
 

@@ -85,7 +85,7 @@ def _url(host: str, port: int, path: str = "/") -> str:
 
 
 def _get_all(settings: Settings, urls: list[str]) -> list[BaseException | None]:
-    from veille.pipeline.pull import fetch_limits
+    from veille.pipeline import fetch_limits
 
     async def go() -> list[BaseException | None]:
         async with Fetcher(fetch_limits(settings)) as fetcher:

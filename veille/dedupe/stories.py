@@ -38,7 +38,7 @@ is returned.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -70,6 +70,61 @@ def band_hashes(values: np.ndarray) -> np.ndarray:
 def _composite(hashes: np.ndarray) -> np.ndarray:
     """Band number in the high half, band hash below: one sorted array serves every band."""
     return hashes.astype(np.uint64) | _BAND_IDS
+
+
+def band_keys(sig: bytes) -> list[int]:
+    """The LSH band keys under which an item is filed (each under 2**38, so they fit a
+    signed 64-bit column), or none when its text is too short to ever match."""
+    if shingle_count(sig) < MIN_SHINGLES:
+        return []
+    return _composite(band_hashes(hashvalues_matrix([sig])))[0].tolist()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A filed item sharing a band key with the one being filed."""
+
+    item_id: int
+    story_id: int
+    sig: bytes
+    published: datetime
+    source: str
+
+
+def best_story(
+    sig: bytes,
+    published: datetime,
+    source: str,
+    candidates: list[Candidate],
+    story_sources: dict[int, set[str]],
+    window: timedelta,
+    threshold: float = THRESHOLD,
+) -> int | None:
+    """The story a new item joins among its band candidates (rules in the module docstring),
+    or None. `story_sources`: the sources each candidate's story already holds."""
+    query = parse(sig)
+    if query.shingles < MIN_SHINGLES:
+        return None
+    when, span = published.timestamp(), window.total_seconds()
+    best: tuple[float, float, int] | None = None
+    query_facts: dict[int, set[int]] | None = None
+    for c in candidates:
+        at = c.published.timestamp()
+        if abs(at - when) > span or source in story_sources.get(c.story_id, ()):
+            continue
+        other = parse(c.sig)
+        similarity = float(np.mean(other.hashvalues == query.hashvalues))
+        if similarity < threshold:
+            continue
+        if query_facts is None:
+            query_facts = query.fact_map()
+        agree, conflict = fact_conflicts(query_facts, other.fact_map())
+        if conflict > MAX_CONFLICT_SHARE * (agree + conflict):
+            continue
+        rank = (similarity, -at, c.story_id)
+        if best is None or rank > best:
+            best = rank
+    return best[2] if best else None
 
 
 @dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build, and 20k are
@@ -146,28 +201,17 @@ class StoryIndex:
         query = parse(sig)
         if query.shingles < MIN_SHINGLES:
             return None
-        when, span = published.timestamp(), window.total_seconds()
-        best: tuple[float, float, int] | None = None
-        query_facts: dict[int, set[int]] | None = None
+        span = window.total_seconds()
+        when = published.timestamp()
+        candidates, sources = [], {}
         for item_id in self._candidates(query.hashvalues):
             entry = self._entries.get(item_id)
             if entry is None or abs(entry.published - when) > span:
                 continue
-            if source in self._story_sources[entry.story_id]:
-                continue
-            other = parse(entry.sig)
-            similarity = float(np.mean(other.hashvalues == query.hashvalues))
-            if similarity < self.threshold:
-                continue
-            if query_facts is None:
-                query_facts = query.fact_map()
-            agree, conflict = fact_conflicts(query_facts, other.fact_map())
-            if conflict > MAX_CONFLICT_SHARE * (agree + conflict):
-                continue
-            rank = (similarity, -entry.published, entry.story_id)
-            if best is None or rank > best:
-                best = rank
-        return best[2] if best else None
+            at = datetime.fromtimestamp(entry.published, UTC)
+            candidates.append(Candidate(item_id, entry.story_id, entry.sig, at, entry.source))
+            sources[entry.story_id] = set(self._story_sources[entry.story_id])
+        return best_story(sig, published, source, candidates, sources, window, self.threshold)
 
     def remove_older_than(self, t: datetime) -> int:
         """Forget items published before `t`; returns how many were dropped."""

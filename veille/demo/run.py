@@ -27,7 +27,7 @@ from veille import pipeline, publish
 from veille.demo import SITE, DemoSite, serve_site
 from veille.digest import issue, subscribers
 from veille.errors import VeilleError
-from veille.pipeline.pull import PullReport
+from veille.pipeline import PullReport
 from veille.settings import Settings
 from veille.sources import parse_sources
 from veille.store import open_store, session_scope, utcnow

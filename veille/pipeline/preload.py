@@ -12,7 +12,7 @@ from trafilatura.external import jt_stoplist_init
 
 import veille.dedupe  # noqa: F401  (the worker's stages, imported once)
 import veille.parse  # noqa: F401
-import veille.pipeline.enrich  # noqa: F401
+import veille.pipeline.pages  # noqa: F401
 from veille.extract.language import warm_up
 
 warm_up()

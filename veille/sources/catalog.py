@@ -3,7 +3,7 @@
     sources:
       - name: Bruded                      # unique, shown everywhere
         url: https://www.bruded.fr/feed/  # http(s)
-        kind: feed                        # feed | page (listing page) | sitemap
+        kind: feed                        # a kind of readers.READERS: feed | page | sitemap
         language: fr
         tags: [réseau, collectivités]
         topics_hint: [social_innovation]
@@ -32,6 +32,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from veille.errors import ConfigError, NotWritableError
+from veille.sources.readers import READERS
 from veille.types import TOPICS, SourceSpec, safe_text
 
 DEFAULT_INTERVAL = 3600
@@ -47,7 +48,7 @@ class SourceFields(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     url: str
-    kind: Literal["feed", "page", "sitemap"] = "feed"
+    kind: str = "feed"  # a kind of readers.READERS
     language: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")
     tags: list[str] = []
     topics_hint: list[Literal[TOPICS]] = []  # type: ignore[valid-type]
@@ -76,6 +77,13 @@ class SourceFields(BaseModel):
             primary=self.primary,
         )
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in READERS:  # the registry as it is (a kind added at run time counts)
+            raise ValueError(f"Input should be {_either(tuple(READERS))}")
+        return value
+
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
@@ -97,6 +105,11 @@ class SourceFields(BaseModel):
             except SelectorError as exc:
                 raise ValueError(f"invalid CSS selector ({exc})") from None
         return value or None
+
+
+def _either(values: tuple[str, ...]) -> str:
+    quoted = [repr(v) for v in values]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
 
 
 def parse_interval(value: int | str) -> int:

@@ -65,6 +65,23 @@ def insert_items(session: Session, *, rows: list[dict[str, object]]) -> list[int
     return [row[0] for row in result]
 
 
+def insert_new_items(session: Session, *, rows: list[dict[str, object]]) -> dict[str, int]:
+    """Insert one source's new items, complete, in bulk; GUID → id of the rows inserted.
+    A (source, GUID) already stored is skipped by the database (a retried run)."""
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Item.__table__
+    stmt = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["source_id", "guid"])
+        .returning(table.c.id, table.c.guid)
+    )
+    full = [{**_fresh(ITEM_DEFAULTS), **row} for row in rows]
+    return {guid: item_id for item_id, guid in session.connection().execute(stmt, full)}
+
+
 def _fresh(defaults: dict[str, object]) -> dict[str, object]:
     return {k: v.copy() if isinstance(v, list | dict) else v for k, v in defaults.items()}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -27,10 +27,10 @@ class Source(SQLModel, table=True):
     enabled: bool = True
     selector: str | None = None
     primary: bool = False
-    feed_url: str | None = None  # kind=page: the feed the page advertises, once discovered
-    # Fetch state (drives scheduling, Miniflux-style)
-    etag: str | None = None
-    last_modified: str | None = None
+    # What the kind's reader keeps between two reads (validators, a discovered feed, …):
+    # opaque to everything but the reader (veille.sources.readers), like reader's caching_info.
+    fetch_state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Fetch outcome (drives scheduling, Miniflux-style)
     last_attempt_at: datetime | None = None
     last_success_at: datetime | None = None
     last_error: str | None = None
@@ -50,6 +50,24 @@ class Story(SQLModel, table=True):
     size: int = 1
     created_at: datetime
     updated_at: datetime
+
+
+class StoryBand(SQLModel, table=True):
+    """The near-duplicate index in the database: one row per LSH band key of an item filed in
+    a story (dedupe.band_keys), pruned beyond the dedupe window. Filing a new item looks its
+    keys up here in the same transaction that stores it, so the index commits with the story
+    and every process sees the same one. The primary key makes filing an item twice a no-op."""
+
+    __tablename__ = "story_band"
+    __table_args__ = (
+        Index("ix_story_band_published", "published_at"),
+        Index("ix_story_band_item", "item_id"),
+    )
+    band_key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    item_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("item.id"), primary_key=True, autoincrement=False)
+    )
+    published_at: datetime
 
 
 class Item(SQLModel, table=True):

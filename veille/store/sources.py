@@ -1,6 +1,6 @@
 """Queries on sources: keep the rows in step with feeds.yaml, pick the due ones, report health.
 
-feeds.yaml says what is followed; the row keeps how it is doing (ETag, Last-Modified,
+feeds.yaml says what is followed; the row keeps how it is doing (its reader's fetch state,
 failures, next fetch). A source removed from the file is disabled, never deleted, so its
 items stay.
 """
@@ -20,9 +20,7 @@ from veille.types import SourceSpec
 DECLARED = tuple(f.name for f in fields(SourceSpec) if f.name != "name")
 # State that belongs to the fetched URL and is void once feeds.yaml points elsewhere.
 URL_STATE = {
-    "feed_url": None,
-    "etag": None,
-    "last_modified": None,
+    "fetch_state": {},
     "next_fetch_at": None,
     "consecutive_failures": 0,
     "last_error": None,
@@ -54,7 +52,7 @@ def sync_sources(session: Session, *, specs: tuple[SourceSpec, ...], now: dateti
             changes.update(URL_STATE)
         if changes:
             for field, value in changes.items():
-                setattr(row, field, value)
+                setattr(row, field, dict(value) if isinstance(value, dict) else value)
             updated += 1
     for row in rows.values():  # gone from feeds.yaml: stop fetching, keep its items
         if row.enabled:
@@ -84,6 +82,14 @@ def due_sources(
 
 def source_by_id(session: Session, *, source_id: int) -> Source | None:
     return session.get(Source, source_id)
+
+
+def sources_by_id(session: Session, *, ids: list[int]) -> list[Source]:
+    """The enabled sources among `ids` (ids of deleted or disabled sources are left out)."""
+    if not ids:
+        return []
+    query = select(Source).where(col(Source.id).in_(ids), col(Source.enabled).is_(True))
+    return list(session.exec(query.order_by(col(Source.id))))
 
 
 def get_source(session: Session, *, name: str) -> Source | None:

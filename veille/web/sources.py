@@ -24,6 +24,7 @@ from veille.fetch.guard import AddressGuard
 from veille.settings import Settings
 from veille.sources import add_sources, load_sources
 from veille.sources.catalog import SourceFields, set_enabled
+from veille.sources.readers import READERS
 from veille.store import session_scope, stats, utcnow
 from veille.store.sources import source_by_id, source_health, sync_sources
 from veille.web import messages
@@ -80,6 +81,7 @@ def _page(request: Request, status: int = 200, **ctx: object) -> Response:
         rows=rows,
         activity=activity,
         sources_file=str(request.app.state.settings.sources),
+        kinds={kind: (r.short_label, r.label) for kind, r in READERS.items()},
         fetch_said=lambda error: messages.fetch_error(
             error, lambda text: renderer(request).gettext(request, text)
         ),

@@ -1,7 +1,9 @@
-"""After ingestion: article pages fetched and extracted, stories formed, nothing redone."""
+"""refresh(run, source): article pages fetched and extracted, stories formed, items stored
+complete in one write per source, nothing redone."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -149,30 +151,33 @@ def test_ingest_only_stores_items_and_the_next_pull_enriches_them(
     assert item.story_id is not None and item.model_version
 
 
-def test_sources_are_enriched_a_bounded_number_at_a_time(
+def test_sources_are_refreshed_a_bounded_number_at_a_time(
     web: LocalWeb, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Items are loaded only when their source's turn comes, and written before the next
+    """A source's items are loaded only when its turn comes, and written before another
     source's are loaded: a large pull does not hold every new item in memory at once."""
-    from veille.pipeline import enrich
+    from veille.pipeline import run, write
 
-    monkeypatch.setattr(enrich, "SOURCES_IN_FLIGHT", 2)
+    refresh = importlib.import_module("veille.pipeline.refresh")  # the module, not the function
+    monkeypatch.setattr(run, "SOURCES_IN_FLIGHT", 2)
     open_now, most = 0, 0
-    load, write = enrich.q.items_to_enrich, enrich.Enricher._write
+    extract, save = refresh._extract, write.save
 
-    def counted_load(*args: object, **kwargs: object) -> list[Item]:
+    async def counted_extract(*args: object, **kwargs: object) -> object:
         nonlocal open_now, most
         open_now += 1
         most = max(most, open_now)
-        return load(*args, **kwargs)
+        return await extract(*args, **kwargs)
 
-    def counted_write(self: enrich.Enricher, *args: object) -> None:
+    def counted_save(*args: object) -> list[int]:
         nonlocal open_now
-        write(self, *args)
-        open_now -= 1
+        try:
+            return save(*args)
+        finally:
+            open_now -= 1
 
-    monkeypatch.setattr(enrich.q, "items_to_enrich", counted_load)
-    monkeypatch.setattr(enrich.Enricher, "_write", counted_write)
+    monkeypatch.setattr(refresh, "_extract", counted_extract)
+    monkeypatch.setattr(write, "save", counted_save)
     specs = tuple(
         _feed(web, f"feed{n}", [(f"Article {n}-{k}", f"/{n}/{k}", OTHER) for k in range(3)])
         for n in range(6)
@@ -181,3 +186,98 @@ def test_sources_are_enriched_a_bounded_number_at_a_time(
     report = pipeline.pull(engine, off, specs=specs, now=NOW)
     assert report.new_items == 18 and report.extractions == {"summary": 18}
     assert 1 <= most <= 2 and open_now == 0
+
+
+def _counts(engine: Engine) -> tuple[int, int, int]:
+    with session_scope(engine) as s:
+        items = s.exec(select(Item)).all()
+        stories = s.exec(select(Story)).all()
+    return len(items), len(stories), len({i.story_id for i in items})
+
+
+def test_a_retried_refresh_has_one_effect(
+    web: LocalWeb, engine: Engine, settings: Settings
+) -> None:
+    """A source refreshed again as if its first refresh had never been recorded (a retried
+    job: no validators, due again), and twice at once, stores each item and story once."""
+    import asyncio
+
+    spec = _feed(
+        web,
+        "courrier",
+        [("Saint-Aubin", "/a/epicerie", STORY), ("Le budget des routes", "/a/routes", OTHER)],
+    )
+    off = settings.model_copy(update={"fetch_articles": False})
+    assert pipeline.pull(engine, off, specs=(spec,), now=NOW).new_items == 2
+    first = _counts(engine)
+    assert first == (2, 2, 2)
+    with session_scope(engine) as s:
+        source = s.exec(select(Source)).one()
+        source.fetch_state, source.next_fetch_at = {}, None
+        s.add(source)
+        source_id = source.id
+    report = pipeline.refresh_ids(engine, off, [source_id], now=NOW)
+    assert (report.ok, report.new_items) == (1, 0)
+    assert _counts(engine) == first
+
+    # Twice at once: both copies read the feed before either writes.
+    other = _feed(web, "gazette", [("Le budget", "/g/routes", OTHER + " Et encore.")])
+    with session_scope(engine) as s:
+        from veille.store.sources import sync_sources
+
+        sync_sources(s, specs=(spec, other), now=NOW)
+        row = s.exec(select(Source).where(Source.name == "gazette")).one()
+
+    async def twice() -> list[pipeline.SourceOutcome]:
+        async with pipeline.open_run(engine, off, now=NOW) as run:
+            return await asyncio.gather(pipeline.refresh(run, row), pipeline.refresh(run, row))
+
+    outcomes = asyncio.run(twice())
+    assert sorted(o.new_items for o in outcomes) == [0, 1]
+    # No second copy and no orphan story (the gazette tells the courrier's routes story).
+    assert _counts(engine) == (3, 2, 2)
+
+
+def test_refresh_ids_refreshes_exactly_those_sources(
+    web: LocalWeb, engine: Engine, settings: Settings
+) -> None:
+    a = _feed(web, "a", [("Le budget des routes", "/a/routes", OTHER)])
+    b = _feed(web, "b", [("Saint-Aubin", "/b/epicerie", STORY)])
+    off = settings.model_copy(update={"fetch_articles": False})
+    with session_scope(engine) as s:
+        from veille.store.sources import sync_sources
+
+        sync_sources(s, specs=(a, b), now=NOW)
+        ids = {row.name: row.id for row in s.exec(select(Source))}
+    report = pipeline.refresh_ids(engine, off, [ids["a"], 999_999], now=NOW)
+    assert (report.sources, report.ok, report.new_items) == (1, 1, 1)
+    assert [n for _, n in _items(engine)] == ["a"]
+    assert not web.hits("/b.xml")
+
+
+def test_near_duplicates_filed_at_once_by_two_processes_join_one_story(
+    web: LocalWeb, engine: Engine, settings: Settings
+) -> None:
+    """Two runs (threads here, processes in production) file the same news from two
+    sources at the same moment: the filing lock and the band index in the database make
+    them converge on one story, whichever commits first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from veille.store.sources import sync_sources
+
+    specs = (
+        _feed(web, "courrier", [("Saint-Aubin rachète son épicerie", "/a/epicerie", STORY)]),
+        _feed(web, "territoires", [("Une épicerie coopérative", "/b/epicerie", STORY + " Fin.")]),
+    )
+    off = settings.model_copy(update={"fetch_articles": False})
+    with session_scope(engine) as s:
+        sync_sources(s, specs=specs, now=NOW)
+        ids = [row.id for row in s.exec(select(Source).order_by(Source.name))]
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda i: pipeline.refresh_ids(engine, off, [i], now=NOW), ids))
+    assert [r.new_items for r in reports] == [1, 1]
+    rows = _items(engine)
+    assert len({i.story_id for i, _ in rows}) == 1
+    with session_scope(engine) as s:
+        story = s.get(Story, rows[0][0].story_id)
+        assert story is not None and story.size == 2
