@@ -106,3 +106,122 @@ def test_every_import_form_is_read(tmp_path: Path) -> None:
     )
     found = _imports(module, root=tmp_path)
     assert found == {"fetch", "store", "publish", "__init__", "web", "digest", "scheduler"}
+
+
+# The store owns every query: outside veille/store no module builds SQL or writes rows.
+# These names of SQLAlchemy and SQLModel build statements or SQL expressions; Engine,
+# Session (as a type), errors and make_url stay usable everywhere.
+QUERY_BUILDERS = {
+    "select",
+    "update",
+    "delete",
+    "insert",
+    "text",
+    "func",
+    "case",
+    "cast",
+    "literal",
+    "literal_column",
+    "column",
+    "bindparam",
+    "and_",
+    "or_",
+    "not_",
+    "col",
+}
+# Calls that run a statement: on a session or connection outside the store, a query.
+QUERY_CALLS = {"exec", "execute", "scalar", "scalars", "query"}
+# ORM writes through a session (names the code base gives its sessions).
+SESSION_WRITES = {"add", "add_all", "delete", "flush", "merge"}
+SESSION_NAMES = {"session", "s"}
+# Modules allowed to build queries for now, each with why. Remove a line once it holds.
+QUERY_ALLOWED = {
+    # Replaced by refresh() in issue 14, step 1 (another branch): the new unit of work calls
+    # store functions only; delete these lines when it lands.
+    "pipeline/pull.py": "replaced by refresh() (issue 14, step 1)",
+    "pipeline/enrich.py": "replaced by refresh() (issue 14, step 1)",
+    "pipeline/read.py": "replaced by refresh() (issue 14, step 1)",
+}
+
+
+def _queries(path: Path) -> list[str]:
+    """Where a module builds or runs SQL: `line: what`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in {
+            "sqlalchemy",
+            "sqlmodel",
+        }:
+            found += [
+                f"{node.lineno}: imports {node.module}.{a.name}"
+                for a in node.names
+                if a.name in QUERY_BUILDERS
+            ]
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in {"sqlalchemy", "sa", "sqlmodel"}
+            and node.attr in QUERY_BUILDERS
+        ):
+            found.append(f"{node.lineno}: uses {node.value.id}.{node.attr}")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in QUERY_CALLS
+        ):
+            found.append(f"{node.lineno}: calls .{node.func.attr}()")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SESSION_WRITES
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in SESSION_NAMES
+        ):  # session.add(row): an ORM write
+            found.append(f"{node.lineno}: calls {node.func.value.id}.{node.func.attr}()")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and len(node.args) == 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id[:1].isupper()
+        ):  # session.get(Item, id): a lookup by primary key
+            found.append(f"{node.lineno}: calls .get({node.args[0].id}, …)")
+    return found
+
+
+def test_only_the_store_builds_queries() -> None:
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if _component(path) == "store" or rel in QUERY_ALLOWED:
+            continue
+        wrong += [f"{rel}:{where} (move the query into veille/store)" for where in _queries(path)]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_query_check_sees_every_form(tmp_path: Path) -> None:
+    module = tmp_path / "stats.py"
+    module.write_text(
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy import func, text\n"
+        "from sqlmodel import Session, select\n"
+        "from sqlalchemy.engine import Engine\n"
+        "def f(session: Session, engine: Engine):\n"
+        "    session.exec(select(1))\n"
+        "    session.get(Item, 1), request.session.get('uid', None), seen.add(1)\n"
+        "    sa.update(None)\n"
+        "    session.add(Item())\n"
+        "    with engine.connect() as conn:\n"
+        "        conn.execute(text('SELECT 1'))\n"
+    )
+    assert sorted(_queries(module), key=lambda s: int(s.split(":")[0])) == [
+        "2: imports sqlalchemy.func",
+        "2: imports sqlalchemy.text",
+        "3: imports sqlmodel.select",
+        "6: calls .exec()",
+        "7: calls .get(Item, …)",
+        "8: uses sa.update",
+        "9: calls session.add()",
+        "11: calls .execute()",
+    ]

@@ -177,3 +177,22 @@ def test_two_senders_of_one_delivery_release_it_once(engine: Engine) -> None:
         t.join(30)
     assert sorted(claimed) == [False, True]
     assert _row(engine, delivery_id).attempts == 1
+
+
+def test_subscriber_transitions_apply_once(engine: Engine) -> None:
+    from veille.store import subscribers as subs
+
+    with session_scope(engine) as s:
+        sid = subs.save(s, subscriber=Subscriber(email="b@example.org", created_at=NOW)).id
+    later = NOW + timedelta(days=1)
+    with session_scope(engine) as s:
+        assert subs.confirm(s, subscriber_id=sid, now=NOW)
+        assert not subs.confirm(s, subscriber_id=sid, now=later)  # the second click
+        assert subs.unsubscribe(s, subscriber_id=sid, now=NOW)
+        assert not subs.unsubscribe(s, subscriber_id=sid, now=later)
+        assert not subs.confirm(s, subscriber_id=sid, now=later)  # left: not re-confirmed
+    with session_scope(engine) as s:
+        sub = s.get(Subscriber, sid)
+        assert sub.status == "unsubscribed"
+        assert sub.confirmed_at.replace(tzinfo=UTC) == NOW
+        assert sub.unsubscribed_at.replace(tzinfo=UTC) == NOW

@@ -105,7 +105,10 @@ class Settings(BaseSettings):
     reply_to: str | None = Field(None, description="Reply-To address of digests")
     send_rate: float = Field(10.0, gt=0, description="Emails sent per second at most")
     digest_time: str = Field("07:00", description="Local send time, HH:MM")
-    timezone: str = Field("Europe/Paris", description="Time zone of the digest schedule")
+    timezone: str = Field(
+        "Europe/Paris",
+        description="Time zone of the digest schedule, and of the dates and days the web app shows",
+    )
     digest_cap: int = Field(10, ge=1, description="Entries per topic before 'N more on the web'")
     send_empty: bool = Field(False, description="Send a digest even when no item is in scope")
     secret_key: SecretStr | None = Field(

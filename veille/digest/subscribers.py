@@ -111,8 +111,7 @@ def update_preferences(
         parse_frequency(frequency),
     )
     sub.topics, sub.lang, sub.frequency, sub.paused = chosen, language, cadence, paused
-    session.add(sub)
-    return sub
+    return q.save(session, subscriber=sub)
 
 
 def add(
@@ -138,9 +137,7 @@ def add(
     sub.status = "confirmed" if confirmed else "pending"
     sub.confirmed_at = now if confirmed else None
     sub.unsubscribed_at = None
-    session.add(sub)
-    session.flush()
-    return sub, not confirmed
+    return q.save(session, subscriber=sub), not confirmed
 
 
 def confirm(session: Session, *, secret: str, token: str, now: datetime) -> Subscriber:
@@ -151,9 +148,7 @@ def confirm(session: Session, *, secret: str, token: str, now: datetime) -> Subs
         raise tokens.LinkError("this confirmation link is for an address no longer subscribed")
     if sub.status in ("unsubscribed", "bounced"):
         raise tokens.LinkError("this address has left the list since; subscribe again")
-    if sub.status == "pending":
-        sub.status, sub.confirmed_at = "confirmed", now
-        session.add(sub)
+    q.confirm(session, subscriber_id=sid, now=now)  # only from pending: a second click is a no-op
     return sub
 
 
@@ -163,9 +158,7 @@ def unsubscribe(session: Session, *, secret: str, token: str, now: datetime) -> 
     sub = q.by_id(session, subscriber_id=sid)
     if sub is None or sub.email != email:
         return None
-    if sub.status != "unsubscribed":
-        sub.status, sub.unsubscribed_at = "unsubscribed", now
-        session.add(sub)
+    q.unsubscribe(session, subscriber_id=sid, now=now)  # the first date stands
     return sub
 
 
@@ -206,8 +199,7 @@ def import_text(session: Session, *, text: str, origin: str, now: datetime) -> I
         if q.by_email(session, email=sub.email) is not None:
             skipped += 1
             continue
-        session.add(sub)
-        session.flush()
+        q.save(session, subscriber=sub)
         added += 1
     return ImportReport(added=added, skipped=skipped)
 

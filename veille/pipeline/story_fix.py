@@ -18,7 +18,7 @@ from veille.errors import VeilleError
 from veille.store import reviews
 from veille.store import stories as q
 from veille.store.items import get_item
-from veille.store.models import Item, Review
+from veille.store.models import Item
 
 
 class StoryFixError(VeilleError):
@@ -38,19 +38,16 @@ def merge(session: Session, *, item_id: int, other_id: int, user: str, now: date
     if item.id == other.id:
         raise StoryFixError("an item cannot be merged with itself")
     if other.story_id is None:
-        other.story_id = q.new_story(session, now=now)
-        session.add(other)
+        q.move_items(session, items=[other], story_id=q.new_story(session, now=now))
     if item.story_id == other.story_id:
         raise StoryFixError(f"items {item_id} and {other_id} are already one story")
     target, old = other.story_id, item.story_id
-    movers = [item]
-    if old is not None:
-        movers = q.story_items(session, story_id=old)
+    movers = [item] if old is None else q.story_items(session, story_id=old)
     for mover in movers:
-        _record(session, mover, "merge", target, user, now)
-        mover.story_id = target
-        session.add(mover)
-    session.flush()
+        reviews.record_story_change(
+            session, item=mover, action="merge", story_id=target, user=user, now=now
+        )
+    q.move_items(session, items=movers, story_id=target)
     _settle(session, {target, old} - {None}, now)
     return target
 
@@ -62,29 +59,12 @@ def split(session: Session, *, item_id: int, user: str, now: datetime) -> int:
     if old is not None and not q.has_other_items(session, story_id=old, item_id=item_id):
         raise StoryFixError(f"item {item_id} is alone in its story already")
     new = q.new_story(session, now=now)
-    _record(session, item, "split", new, user, now)
-    item.story_id = new
-    session.add(item)
-    session.flush()
+    reviews.record_story_change(
+        session, item=item, action="split", story_id=new, user=user, now=now
+    )
+    q.move_items(session, items=[item], story_id=new)
     _settle(session, {new, old} - {None}, now)
     return new
-
-
-def _record(
-    session: Session, item: Item, action: str, story: int, user: str, now: datetime
-) -> None:
-    # The curation state is kept whole in before/after, so an undo of this row leaves it as is.
-    state = reviews._snapshot(item)
-    session.add(
-        Review(
-            item_id=item.id or 0,
-            user=user,
-            at=now,
-            action=action,
-            before={**state, "story_id": item.story_id},
-            after={**state, "story_id": story},
-        )
-    )
 
 
 def _settle(session: Session, story_ids: set[int], now: datetime) -> None:

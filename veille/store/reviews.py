@@ -218,6 +218,25 @@ def _snapshot(item: Item) -> dict:
     return state
 
 
+def record_story_change(
+    session: Session, *, item: Item, action: str, story_id: int, user: str, now: datetime
+) -> None:
+    """A Review row for a curator's story fix ("merge", "split") of `item`, before it moves
+    to `story_id`. The curation state is kept whole in before/after, so an undo of this row
+    leaves it as is."""
+    state = _snapshot(item)
+    session.add(
+        Review(
+            item_id=item.id or 0,
+            user=user,
+            at=now,
+            action=action,
+            before={**state, "story_id": item.story_id},
+            after={**state, "story_id": story_id},
+        )
+    )
+
+
 def _restore(item: Item, state: dict) -> None:
     for name in _STATE:
         setattr(item, name, state.get(name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from veille.store.models import Delivery, Subscriber
@@ -74,3 +74,32 @@ def record_bounce(
         sub.status = "bounced"
     session.add(sub)
     return suspend
+
+
+def save(session: Session, *, subscriber: Subscriber) -> Subscriber:
+    """Store a new or changed subscriber (its id is set when this returns)."""
+    session.add(subscriber)
+    session.flush()
+    return subscriber
+
+
+def confirm(session: Session, *, subscriber_id: int, now: datetime) -> bool:
+    """pending → confirmed, conditionally: False when the address was not pending (a second
+    click on the link, or the address left the list meanwhile)."""
+    result = session.execute(
+        update(Subscriber)
+        .where(col(Subscriber.id) == subscriber_id, col(Subscriber.status) == "pending")
+        .values(status="confirmed", confirmed_at=now)
+    )
+    return result.rowcount == 1
+
+
+def unsubscribe(session: Session, *, subscriber_id: int, now: datetime) -> bool:
+    """Any status → unsubscribed, conditionally: False when it was unsubscribed already (the
+    first time, and its date, stand)."""
+    result = session.execute(
+        update(Subscriber)
+        .where(col(Subscriber.id) == subscriber_id, col(Subscriber.status) != "unsubscribed")
+        .values(status="unsubscribed", unsubscribed_at=now)
+    )
+    return result.rowcount == 1

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from veille.classify import artefacts, promotion
 from veille.errors import VeilleError
+from veille.scheduler.plan import RETRAIN
 from veille.scheduler.runner import JobRunner
 from veille.store import jobs as store_jobs
 from veille.store import reviews, session_scope
@@ -32,7 +33,6 @@ from veille.web.session import Curator
 
 log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(require_curator)])
-RETRAIN = "retrain"
 JobFunc = Callable[[datetime], Mapping[str, int] | None]
 
 
