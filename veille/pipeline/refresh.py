@@ -58,6 +58,9 @@ async def refresh(run: Run, source: Source, *, read: bool = True) -> SourceOutco
             model = await run.classifier() if run.enrich and ready else None
             ids = await run.db(write.save, run, source, got if read else None, ready, model)
         except Exception as exc:  # one source, however broken, never ends the run
+            if not read:  # its items stay unextracted for the next run; the source is fine
+                log.exception("unextracted items not finished", extra=extra)
+                return SourceOutcome(source.name, "unchanged")
             if not isinstance(exc, SourceError):  # a bug or a store refusal: keep the traceback
                 log.exception("source crashed a stage", extra=extra)
                 exc = SourceError(f"internal error: {type(exc).__name__}: {exc}")

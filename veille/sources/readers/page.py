@@ -33,8 +33,7 @@ class PageReader:
 
     async def read(self, source: Target, state: State, ctx: ReadContext) -> SourceRead:
         if state.get("feed_url"):
-            read = await read_feed(ctx, state["feed_url"], state, declared=source.url)
-            return replace(read, state={**read.state, "feed_url": state["feed_url"]})
+            return _as_page(await read_feed(ctx, state["feed_url"], state, declared=source.url))
         return await self._page(source, state, ctx)
 
     def after_failure(self, state: State) -> dict[str, Any]:
@@ -78,4 +77,12 @@ class PageReader:
             read = await read_feed(ctx, feed_url, None, declared=source.url)
         except SourceError as exc:  # a broken advertised feed: the page's links still count
             return replace(links, warning=f"advertised feed {feed_url} unusable: {exc}")
-        return replace(read, state={**read.state, "feed_url": feed_url})
+        return _as_page(read)
+
+
+def _as_page(read: SourceRead) -> SourceRead:
+    """A feed read for a page: the feed's URL (where it moved, if it did) is the page's
+    `feed_url`."""
+    state = dict(read.state)
+    state["feed_url"] = state.pop("url")
+    return replace(read, state=state)
