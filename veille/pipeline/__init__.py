@@ -11,6 +11,7 @@ from veille.pipeline.pull import (
     pull,
 )
 from veille.pipeline.read import Reader, SourceRead
+from veille.pipeline.units import refresh_ids
 
 __all__ = [
     "PullReport",
@@ -20,4 +21,5 @@ __all__ = [
     "fetch_limits",
     "next_fetch_at",
     "pull",
+    "refresh_ids",
 ]
