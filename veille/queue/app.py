@@ -66,8 +66,12 @@ def defer(
 
     job = task.configure(lock=lock, queueing_lock=queueing_lock).make_new_job(**kwargs)
     raw = session.connection().connection.driver_connection
+    # A savepoint of our own: a refused queueing lock must not abort the caller's transaction.
+    raw.execute("SAVEPOINT veille_defer")
     try:
-        with session.begin_nested():  # a refused queueing lock must not poison the caller
-            return _IN_TRANSACTION.batch_defer_jobs([job], connection=raw)[0].id
+        job_id = _IN_TRANSACTION.batch_defer_jobs([job], connection=raw)[0].id
     except AlreadyEnqueued:
+        raw.execute("ROLLBACK TO SAVEPOINT veille_defer")
         return None
+    raw.execute("RELEASE SAVEPOINT veille_defer")
+    return job_id

@@ -10,7 +10,7 @@ pipeline, the digest or the publisher, made safe to run twice:
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from procrastinate import JobContext
 from sqlalchemy.engine import Engine
@@ -31,6 +31,7 @@ from veille.store import queue as q
 from veille.store import session_scope
 
 log = logging.getLogger(__name__)
+CLOCK = "clock"  # the periodic tasks' queue; `drain` leaves it alone
 
 
 def _runtime(context: JobContext) -> tuple[Engine, Settings]:
@@ -52,6 +53,14 @@ def _done(engine: Engine, job: str, since: str | None) -> bool:
         )
 
 
+def _start_of(day: str, tz: str) -> str:
+    """Midnight of `day` where the digest is read, as an ISO instant."""
+    from datetime import time as clock
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(date.fromisoformat(day), clock(), ZoneInfo(tz)).isoformat()
+
+
 def _record(engine: Engine, job: str, started: datetime, counts: dict[str, int]) -> None:
     with session_scope(engine) as session:
         store_jobs.record_run(
@@ -60,7 +69,7 @@ def _record(engine: Engine, job: str, started: datetime, counts: dict[str, int])
 
 
 @app.periodic(cron="* * * * *")
-@app.task(name="veille.tick", queueing_lock="veille.tick", pass_context=True)
+@app.task(name="veille.tick", queue=CLOCK, queueing_lock="veille.tick", pass_context=True)
 def tick(context: JobContext, timestamp: int) -> dict[str, int]:
     """Every minute, once for the cluster (Procrastinate keeps one defer per minute)."""
     from veille.queue.tick import tick_once
@@ -71,7 +80,7 @@ def tick(context: JobContext, timestamp: int) -> dict[str, int]:
 
 
 @app.periodic(cron="*/10 * * * * *")
-@app.task(name="veille.reap", queueing_lock="veille.reap", pass_context=True)
+@app.task(name="veille.reap", queue=CLOCK, queueing_lock="veille.reap", pass_context=True)
 async def reap(context: JobContext, timestamp: int) -> int:
     """Jobs of a worker silent for STALLED seconds (killed, machine gone) go back to todo,
     which also frees the locks they held."""
@@ -111,6 +120,8 @@ def build_digest(context: JobContext, day: str, since: str | None = None) -> dic
     """Save the issue of `day` (and the weekly one on its day), add its deliveries and defer
     its send lanes and the publish job, all in one transaction."""
     engine, settings = _runtime(context)
+    # Without an occurrence (a job deferred by hand), the issue of `day` is served once.
+    since = since or _start_of(day, settings.timezone)
     if _done(engine, DIGEST, since):
         return {"stories": 0}
     started = _now(engine)
@@ -176,6 +187,13 @@ def send_batch(context: JobContext, digest_id: int, lane: int) -> dict[str, int]
 def publish(context: JobContext, since: str | None = None) -> dict[str, int]:
     """The archive and the feeds, once per issue."""
     engine, settings = _runtime(context)
+    # Publishing is needed once per new issue: not again since the latest one was saved.
+    with session_scope(engine) as session:
+        latest = stored_digests.recent_digests(session, limit=1)
+    if latest:
+        made = latest[0].created_at
+        made = made if made.tzinfo else made.replace(tzinfo=UTC)
+        since = max(datetime.fromisoformat(since), made).isoformat() if since else made.isoformat()
     if _done(engine, PUBLISH, since):
         return {}
     started = _now(engine)

@@ -44,7 +44,9 @@ async def _run(engine: Engine, settings: Settings, concurrency: int, name: str) 
 
 
 def drain(engine: Engine, settings: Settings, *, concurrency: int = 2) -> None:
-    """Run jobs in this process until none is left to do (tests, benchmarks, one-off runs)."""
+    """Run the deferred jobs in this process until none is left (tests, benchmarks, one-off
+    runs); the clock's own jobs (tick, reap) are left to the real workers."""
+    from veille.store import queue, session_scope
 
     async def go() -> None:
         connector = PsycopgConnector(
@@ -52,14 +54,22 @@ def drain(engine: Engine, settings: Settings, *, concurrency: int = 2) -> None:
         )
         with app.replace_connector(connector):
             async with app.open_async():
-                await app.run_worker_async(
-                    concurrency=concurrency,
-                    wait=False,
-                    additional_context={"engine": engine, "settings": settings},
-                    update_heartbeat_interval=HEARTBEAT,
-                    stalled_worker_timeout=STALLED,
-                    install_signal_handlers=False,
-                    listen_notify=False,
-                )
+                while True:
+                    # A worker that finds nothing it may take (a job waiting on a lock)
+                    # stops: start it again until the queue is empty.
+                    await app.run_worker_async(
+                        concurrency=concurrency,
+                        queues=["default"],
+                        wait=False,
+                        additional_context={"engine": engine, "settings": settings},
+                        update_heartbeat_interval=HEARTBEAT,
+                        stalled_worker_timeout=STALLED,
+                        install_signal_handlers=False,
+                        listen_notify=False,
+                    )
+                    with session_scope(engine) as session:
+                        if not queue.open_job_count(session, queue="default"):
+                            return
+                    await asyncio.sleep(0.2)
 
     asyncio.run(go())

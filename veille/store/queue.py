@@ -114,3 +114,15 @@ def db_now(session: Session) -> datetime:
     neither sends the digest early nor fetches sources before their time."""
     value = session.execute(text("SELECT now()")).scalar_one()
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def open_job_count(session: Session, *, queue: str | None = None) -> int:
+    """Jobs to do or running (of one queue)."""
+    row = session.execute(
+        text(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing') "
+            "AND (CAST(:queue AS text) IS NULL OR queue_name = :queue)"
+        ),
+        {"queue": queue},
+    ).one()
+    return int(row[0])

@@ -25,7 +25,14 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    from procrastinate.schema import SchemaManager
+    try:
+        from procrastinate.schema import SchemaManager
+    except ImportError:
+        from veille.errors import StoreError
+
+        raise StoreError(
+            "PostgreSQL needs the job queue library too: pip install 'veille[postgres]'"
+        ) from None
 
     exists = bind.exec_driver_sql("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").scalar()
     if exists:  # applied by `procrastinate schema --apply` before veille managed it
