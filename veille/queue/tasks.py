@@ -13,6 +13,8 @@ import logging
 from datetime import UTC, date, datetime
 
 from procrastinate import JobContext
+from procrastinate.exceptions import UniqueViolation
+from procrastinate.jobs import Status
 from sqlalchemy.engine import Engine
 
 from veille import pipeline
@@ -79,7 +81,7 @@ def tick(context: JobContext, timestamp: int) -> dict[str, int]:
         return tick_once(session, settings)
 
 
-@app.periodic(cron="*/10 * * * * *")
+@app.periodic(cron="* * * * * */5")  # every 5 seconds (6th column)
 @app.task(name="veille.reap", queue=CLOCK, queueing_lock="veille.reap", pass_context=True)
 async def reap(context: JobContext, timestamp: int) -> int:
     """Jobs of a worker silent for STALLED seconds (killed, machine gone) go back to todo,
@@ -87,7 +89,13 @@ async def reap(context: JobContext, timestamp: int) -> int:
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED)
     for job in stalled:
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation:
+            # A copy of it already waits (its queueing lock is taken): that copy does the
+            # work, this one is closed. Its effect cannot be half-done: every write of a
+            # task is conditional or keyed.
+            await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
         log.warning(
             "job of a dead worker retried",
             extra={"job": job.task_name, "job_id": job.id, "lock": job.lock},
