@@ -35,11 +35,82 @@ ARTICLE = (
 )
 
 
+WORDS = [
+    "atelier",
+    "quartier",
+    "vélo",
+    "jardin",
+    "partagé",
+    "monnaie",
+    "locale",
+    "tiers-lieu",
+    "coopérative",
+    "énergie",
+    "citoyenne",
+    "habitat",
+    "participatif",
+    "recyclerie",
+    "réparation",
+    "outils",
+    "bénévoles",
+    "commune",
+    "données",
+    "ouvertes",
+    "logiciel",
+    "libre",
+    "cartographie",
+    "mutuelle",
+    "circuit",
+    "court",
+    "ferme",
+    "épicerie",
+    "solidaire",
+    "covoiturage",
+    "autopartage",
+    "fablab",
+    "bibliothèque",
+    "semences",
+    "compost",
+    "école",
+    "numérique",
+    "santé",
+    "culture",
+    "musique",
+    "théâtre",
+    "sport",
+    "emploi",
+    "insertion",
+    "formation",
+    "chantier",
+    "forêt",
+    "rivière",
+    "mer",
+]
+
+
+def distinct_article(title: str, seed: int) -> bytes:
+    """An article whose words are drawn at random: no two share enough to merge."""
+    import random
+
+    rng = random.Random(seed)
+    paragraphs = "".join(
+        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + f" {seed}-{p}.</p>"
+        for p in range(5)
+    )
+    return (
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        f"{paragraphs}</article></body></html>"
+    ).encode()
+
+
 class Web:
     """Feeds on several hosts whose entries grow on demand, an article page for each."""
 
-    def __init__(self, hosts: tuple[str, ...] = HOSTS, slow: float = 0.0) -> None:
+    def __init__(
+        self, hosts: tuple[str, ...] = HOSTS, slow: float = 0.0, distinct: bool = False
+    ) -> None:
         self.zoos = [z.Zoo(h) for h in hosts]
+        self.distinct = distinct  # articles with nothing in common: stories of one item each
         self.size = 0
         self.slow = slow  # seconds each article takes to answer: kills land inside fetches
         for h, zoo in enumerate(self.zoos):
@@ -63,9 +134,12 @@ class Web:
         )(sock)
 
     def _article(self, h: int, f: int, i: int):  # noqa: ANN202
-        body = ARTICLE.format(
-            t=f"Atelier {h}-{f}-{i}", lead=f"Récit {h}-{f}-{i} unique", n=f"{h}{f}{i}"
-        ).encode()
+        if self.distinct:
+            body = distinct_article(f"Atelier {h}-{f}-{i}", seed=h * 10_000 + f * 1000 + i)
+        else:
+            body = ARTICLE.format(
+                t=f"Atelier {h}-{f}-{i}", lead=f"Récit {h}-{f}-{i} unique", n=f"{h}{f}{i}"
+            ).encode()
         reply = z.response(body, headers={"Content-Type": "text/html"})
 
         def serve(sock) -> None:  # noqa: ANN001
