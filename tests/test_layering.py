@@ -1,7 +1,7 @@
 """The flow is the architecture: fail when an import runs against the layering table.
 
 L0 types errors settings | L1 stages and store (siblings independent) | L2 pipeline |
-L3 digest publish | L4 scheduler web | L5 cli demo
+L3 digest publish | L4 scheduler queue web | L5 cli demo
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ LEVELS = {
     "publish": 3,
     "scheduler": 4,
     "web": 4,
+    "queue": 4,
     "metrics": 0,
     "cli": 5,
     "demo": 5,
@@ -41,6 +42,7 @@ LEVELS = {
 ALLOWED = {
     ("publish", "digest"),
     ("web", "scheduler"),
+    ("queue", "scheduler"),  # the workers' tick reads the scheduler's plan (digest time, zone)
     ("cli", "demo"),
     ("__main__", "cli"),
     # A kind of source is read by its reader (veille/sources/readers) with its kind's parser.

@@ -25,7 +25,7 @@ from veille.errors import VeilleError
 from veille.settings import Settings
 from veille.sources.catalog import load_sources, write_problem
 from veille.store import health as stored
-from veille.store import session_scope
+from veille.store import queue, session_scope
 
 SEVERITY = {"ok": 0, "warning": 1, "error": 2}
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
@@ -101,7 +101,60 @@ def run_checks(settings: Settings, *, engine: Engine, now: datetime) -> list[Fin
         findings.append(
             check_pulls(fed.last_pull, fed.enabled_sources, now, settings.pull_stale_hours)
         )
+        if settings.executor == "procrastinate":
+            findings.append(check_shared_secret(settings))
+            with session_scope(engine) as session:
+                counts = queue.job_counts(session)
+                stalled = queue.stalled_job_count(session, seconds=60) if counts else 0
+            findings.append(check_queue(counts, stalled))
     return findings
+
+
+def check_queue(counts: dict[str, int] | None, stalled: int) -> Finding:
+    """The job queue of the `veille worker`s (VEILLE_EXECUTOR=procrastinate)."""
+    if counts is None:
+        return Finding(
+            N_("queue"),
+            "error",
+            N_("the job queue tables are missing from the database"),
+            N_("run veille db upgrade"),
+        )
+    params = {"todo": counts["todo"], "doing": counts["doing"], "failed": counts["failed"]}
+    if stalled:
+        return Finding(
+            N_("queue"),
+            "warning",
+            N_(
+                "{stalled} job(s) held by workers silent for a minute ({todo} to do, {doing} "
+                "running, {failed} failed)"
+            ),
+            N_("start a veille worker: it gives the jobs of dead workers back to the queue"),
+            {**params, "stalled": stalled},
+        )
+    if counts["failed"]:
+        return Finding(
+            N_("queue"),
+            "warning",
+            N_("{failed} failed job(s) ({todo} to do, {doing} running)"),
+            N_("read the workers' logs; the next tick defers due work again"),
+            params,
+        )
+    return _ok(N_("queue"), N_("{todo} job(s) to do, {doing} running, {failed} failed"), **params)
+
+
+def check_shared_secret(settings: Settings) -> Finding:
+    """Several machines must sign links with one key: VEILLE_SECRET_KEY, not a generated file."""
+    if settings.secret_key is None:
+        return Finding(
+            N_("secret key"),
+            "warning",
+            N_(
+                "each machine generates its own key in DATA_DIR/secret.key: links signed by one "
+                "fail on the others"
+            ),
+            N_("set the same VEILLE_SECRET_KEY on every machine"),
+        )
+    return _ok(N_("secret key"), N_("set by VEILLE_SECRET_KEY, shared by every machine"))
 
 
 def _ok(check: str, message: str, **params: object) -> Finding:

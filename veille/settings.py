@@ -16,7 +16,15 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from veille.errors import ConfigError
@@ -287,6 +295,34 @@ class Settings(BaseSettings):
         10, ge=0, description="Curator-judged items a source needs before its items go out alone"
     )
 
+    # Where the work runs (issue 14): in this process, or in `veille worker`s sharing PostgreSQL
+    executor: Literal["local", "procrastinate"] = Field(
+        "local",
+        description="local: one process runs every job; procrastinate: `veille worker` processes "
+        "on any number of machines share the jobs through PostgreSQL",
+    )
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _executor(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in ("local", "procrastinate"):
+                raise ValueError("use local (one process) or procrastinate (veille worker)")
+        return value
+
+    @model_validator(mode="after")
+    def _executor_needs_postgres(self) -> Settings:
+        if self.executor == "procrastinate" and not self.db_url.startswith("postgresql"):
+            # A model-level error has no field: one_line() prints the message as it is.
+            raise PydanticCustomError(
+                "executor",
+                "VEILLE_EXECUTOR='procrastinate': the queue lives in PostgreSQL; set "
+                "VEILLE_DATABASE_URL=postgresql://user:password@host:5432/veille "
+                "or VEILLE_EXECUTOR=local",
+            )
+        return self
+
     @field_validator("allow_networks", "trusted_proxies", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
@@ -403,6 +439,8 @@ def load_settings(**overrides: object) -> Settings:
 def one_line(exc: ValidationError) -> str:
     """`VEILLE_X='value': what is wrong and the fix` (secrets and passwords not echoed)."""
     err = exc.errors()[0]
+    if not err["loc"]:  # a check across fields (VEILLE_EXECUTOR): its message names them
+        return err["msg"]
     field = str(err["loc"][0]) if err["loc"] else "?"
     msg = err["msg"].removeprefix("Value error, ")
     value = err.get("input")

@@ -67,8 +67,16 @@ def db_upgrade(ctx: typer.Context) -> None:
     """Apply database migrations (also done automatically on start)."""
     from veille.store.db import current_revision
 
-    engine = state(ctx).engine
-    typer.echo(f"database at revision {current_revision(engine)}")
+    st = state(ctx)
+    typer.echo(f"database at revision {current_revision(st.engine)}")
+    if st.settings.executor == "procrastinate":
+        from veille.store import queue, session_scope
+
+        with session_scope(st.engine) as session:
+            counts = queue.job_counts(session) or {}
+        typer.echo(
+            "queue: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("todo", "doing", "failed"))
+        )
 
 
 def _register() -> None:

@@ -27,7 +27,8 @@ def serve(
 
     st = state(ctx)
     scheduler = None
-    if not no_scheduler:
+    # With VEILLE_EXECUTOR=procrastinate the `veille worker`s run every job (their `tick`).
+    if not no_scheduler and st.settings.executor == "local":
         from veille.pipeline.retrain import retrain_job
         from veille.scheduler import Plan, build_scheduler
         from veille.scheduler.jobs import make_jobs

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from veille import metrics
 from veille.digest import brand as branding
@@ -60,23 +61,25 @@ def send_issue(
     now: datetime,
     tries: int = 3,
     backoff: float = 1.0,
+    lane: tuple[int, int] | None = None,
 ) -> SendReport:
-    """Deliver a saved issue; raises DeliveryError when the server is unreachable."""
+    """Deliver a saved issue; raises DeliveryError when the server is unreachable.
+
+    `lane=(i, n)` sends only to subscribers whose id is i modulo n: n senders (`veille
+    worker`s) share an issue, each delivery still claimed by one of them only."""
     if issue.digest_id is None:
         raise ValueError("freeze the issue before sending it")
     started = time.monotonic()
     report = SendReport(day=issue.day.isoformat(), where=transport.where)
     with session_scope(engine) as session:
-        wanted = [
-            s.id
-            for s in subs.confirmed(session)
-            if wants(s, issue) and (settings.send_empty or issue.count(s.topics) > 0)
-        ]
+        wanted = wanted_subscribers(session, issue, settings=settings, lane=lane)
         q.add_deliveries(session, digest_id=issue.digest_id, subscriber_ids=wanted, now=now)
-        report.recovered = q.recover_released(session, digest_id=issue.digest_id, now=now)
+        report.recovered = q.recover_released(
+            session, digest_id=issue.digest_id, now=now, lane=lane
+        )
         report.done_before = q.delivery_counts(session, digest_id=issue.digest_id).get("sent", 0)
         report.done_before -= report.recovered
-        todo = q.open_deliveries(session, digest_id=issue.digest_id)
+        todo = q.open_deliveries(session, digest_id=issue.digest_id, lane=lane)
     mails = _Mails(issue, settings)
     ledger = _Ledger(engine)
     gap, last = 1.0 / settings.send_rate, 0.0
@@ -110,6 +113,19 @@ def send_issue(
         },
     )
     return report
+
+
+def wanted_subscribers(
+    session: Session, issue: Plan, *, settings: Settings, lane: tuple[int, int] | None = None
+) -> list[int]:
+    """Ids of the confirmed subscribers who get `issue` (of lane i of n when given)."""
+    return [
+        s.id  # type: ignore[misc]
+        for s in subs.confirmed(session)
+        if wants(s, issue)
+        and (settings.send_empty or issue.count(s.topics) > 0)
+        and (lane is None or (s.id or 0) % lane[1] == lane[0])
+    ]
 
 
 def wants(subscriber: Subscriber, issue: Plan) -> bool:

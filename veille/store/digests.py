@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -147,14 +147,23 @@ def add_deliveries(
     session.execute(stmt, rows)  # executemany: one 10,000-row VALUES takes seconds to compile
 
 
-def recover_released(session: Session, *, digest_id: int, now: datetime) -> int:
+def _in_lane(lane: tuple[int, int] | None):  # noqa: ANN202
+    """The SQL condition "this delivery's subscriber is in lane i of n" (True without lanes)."""
+    if lane is None:
+        return true()
+    return col(Delivery.subscriber_id) % lane[1] == lane[0]
+
+
+def recover_released(
+    session: Session, *, digest_id: int, now: datetime, lane: tuple[int, int] | None = None
+) -> int:
     """Rows a killed run left in `sending` had their message released: count them as sent.
 
     Resending them could deliver a second copy; the digest goes out at most once.
     """
     result = session.execute(
         update(Delivery)
-        .where(Delivery.digest_id == digest_id, Delivery.status == "sending")
+        .where(Delivery.digest_id == digest_id, Delivery.status == "sending", _in_lane(lane))
         .values(
             status="sent",
             sent_at=now,
@@ -278,12 +287,14 @@ def close_issue(session: Session, *, digest_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def open_deliveries(session: Session, *, digest_id: int) -> list[tuple[Delivery, Subscriber]]:
-    """Deliveries still to send, with their subscriber, in a stable order."""
+def open_deliveries(
+    session: Session, *, digest_id: int, lane: tuple[int, int] | None = None
+) -> list[tuple[Delivery, Subscriber]]:
+    """Deliveries still to send (of one lane), with their subscriber, in a stable order."""
     query = (
         select(Delivery, Subscriber)
         .join(Subscriber, col(Subscriber.id) == Delivery.subscriber_id)
-        .where(Delivery.digest_id == digest_id, col(Delivery.status).in_(OPEN))
+        .where(Delivery.digest_id == digest_id, col(Delivery.status).in_(OPEN), _in_lane(lane))
         .order_by(col(Delivery.id))
     )
     return list(session.exec(query).all())  # type: ignore[arg-type]
