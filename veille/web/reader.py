@@ -3,7 +3,7 @@ language, daily or weekly, pause, unsubscribe) and the "off topic?" report (the 
 a confirmation page; its button records the report, so a mail scanner following links does not).
 
 Both links are signed (digest/tokens.py). A report is stored once per (item, reader) however
-often the link is followed; the public archive's anonymous links count once per client
+often its button is pressed; the public archive's anonymous links count once per client
 address (kept as a keyed hash, never in clear). Every client gets at most
 VEILLE_FEEDBACK_PER_HOUR report requests an hour, valid or not.
 """
