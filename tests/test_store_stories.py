@@ -86,6 +86,7 @@ def test_completing_an_item_twice_changes_it_once(engine: Engine) -> None:
         )
         assert [i.id for i in q.pending_items(s, source_id=sid, since=NOW)] == [item]
         assert q.sources_with_pending(s, since=NOW) == [sid]
+        assert q.still_pending(s, ids=[item, 424242]) == {item}
     with session_scope(engine) as s:
         assert q.complete_items(s, rows=[(item, {"extraction": "article", "text": "one"})]) == 1
     with session_scope(engine) as s:  # a retried or concurrent write: already done
@@ -94,6 +95,7 @@ def test_completing_an_item_twice_changes_it_once(engine: Engine) -> None:
         stored = s.get(Item, item)
         assert (stored.extraction, stored.text) == ("article", "one")
         assert q.pending_items(s, source_id=sid, since=NOW) == []
+        assert q.still_pending(s, ids=[item]) == set()
 
 
 @pytest.mark.postgres

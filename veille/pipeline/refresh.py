@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from veille.errors import SourceError
 from veille.pipeline import decide, write
@@ -53,7 +53,10 @@ async def refresh(run: Run, source: Source, *, read: bool = True) -> SourceOutco
         try:
             got = await _read(run, source) if read else SourceRead(not_modified=True)
             new = await run.db(_new_rows, run, source, got) if got.entries else []
+            got = replace(got, entries=())  # the feed's other entries are not kept in memory
             stored = await run.db(_pending, run, source) if run.enrich else []
+            if run.enrich and (new or stored):
+                run.load_model_soon()  # read while the pages download and extract
             ready = await _extract(run, new, stored)
             model = await run.classifier() if run.enrich and ready else None
             ids = await run.db(write.save, run, source, got if read else None, ready, model)

@@ -131,11 +131,15 @@ class Run:
         and the event loop never waits on the database."""
         return await asyncio.get_running_loop().run_in_executor(self.writer, fn, *args)
 
-    async def classifier(self) -> Classifier | None:
+    def load_model_soon(self) -> None:
         # Loading the model (reading and checking its arrays, a quarter of a second) runs in
         # a thread while the first pages download and extract; once per run.
         if self._model is None:
             self._model = asyncio.ensure_future(asyncio.to_thread(self.load_model))
+
+    async def classifier(self) -> Classifier | None:
+        self.load_model_soon()
+        assert self._model is not None
         return await self._model
 
     def count(self, kind: str) -> None:

@@ -67,6 +67,9 @@ def save(
                 session, source_id=source.id, guids=(str(e.row["guid"]) for e in ready if e.row)
             )
             ready = [e for e in ready if e.row is None or e.row["guid"] not in stored]
+        if any(e.item for e in ready):  # items another run finished meanwhile are left alone
+            pending = q.still_pending(session, ids=(e.work.key for e in ready if e.item))
+            ready = [e for e in ready if e.item is None or e.work.key in pending]
         if values:
             _file(session, run, source, ready, values)
         new = insert_new_items(

@@ -37,6 +37,15 @@ def pending_items(
     return list(session.exec(query))
 
 
+def still_pending(session: Session, *, ids: Iterable[int]) -> set[int]:
+    """The items among `ids` not extracted yet (another run may have finished some)."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        query = select(Item.id).where(col(Item.id).in_(chunk), col(Item.extraction).is_(None))
+        found.update(session.exec(query))
+    return found
+
+
 def sources_with_pending(session: Session, *, since: datetime) -> list[int]:
     """Ids of the sources that have items never extracted since `since`."""
     query = (
