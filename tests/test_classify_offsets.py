@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit
 
+from tests.classify_data import tiny_result
 from veille.classify.offsets import LIMIT, fit_offsets, shift
+from veille.types import TOPICS, Doc
 
 
 def judged_items(n: int, bias: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -43,3 +45,26 @@ def test_shift_moves_log_odds_and_keeps_the_order_within_a_topic() -> None:
     assert np.allclose(logit(moved[:, 0]), logit(scores[:, 0]) + 1.0)
     assert np.allclose(moved[:, 1], scores[:, 1])
     assert (moved[1] > moved[0]).all()
+
+
+def test_a_models_offset_for_a_source_moves_its_predictions() -> None:
+    """A source whose items curators file under open collaboration although the model scores
+    them low: its offset raises that topic, and predictions with it follow."""
+    model = tiny_result().model
+    docs = [
+        Doc(f"Données du quartier {n}", "Données du quartier. Une soirée au centre social.")
+        for n in range(12)
+    ]
+    plain = model.predict(docs)
+    assert model.predict(docs, None) == plain
+    assert model.source_offset([], []) is None
+    j = TOPICS.index("open_collaboration")
+    offset = model.source_offset(docs, [["open_collaboration"]] * len(docs))
+    assert offset[j] > 1.0 and (np.delete(offset, j) <= 0).all()
+    moved = model.predict(docs, offset)
+    for before, after in zip(plain, moved, strict=True):
+        assert after.scores["open_collaboration"] > before.scores["open_collaboration"]
+        assert after.labels == tuple(t for t in TOPICS if after.scores[t] >= model.thresholds[t])
+    assert sum("open_collaboration" in p.labels for p in moved) > sum(
+        "open_collaboration" in p.labels for p in plain
+    )

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from tests.e2e.seed import add_item, add_source
 from veille.store import session_scope
-from veille.store.judgements import SourceJudgements, per_source
+from veille.store.judgements import SourceJudgements, fresh_judged, per_source
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 FILED = {"social_innovation": 0.9, "collaborative_consumption": 0.1, "open_collaboration": 0.1}
@@ -46,3 +46,28 @@ def test_counts_judged_relevant_said_and_hits_per_source(engine: Engine) -> None
         b: SourceJudgements(judged=1, relevant=0, said=0, hits=0),
     }
     assert quiet not in found
+
+
+def test_fresh_judged_items_of_one_source_since_a_time(engine: Engine) -> None:
+    a = add_source(engine, "A", "https://a.example.org/feed")
+    b = add_source(engine, "B", "https://b.example.org/feed")
+    old = judged(engine, a, "old", FILED, [])  # judged a day before NOW
+    for key, hours in (("new1", 1), ("new2", 2)):
+        add_item(
+            engine,
+            a,
+            key,
+            title=key,
+            scores=FILED,
+            seen=NOW,
+            curator_labels=["social_innovation"],
+            reviewed_at=NOW + timedelta(hours=hours),
+        )
+    judged(engine, b, "other", FILED, [])
+    add_item(engine, a, "unjudged", title="u", scores=FILED, seen=NOW + timedelta(hours=3))
+    with session_scope(engine) as s:
+        fresh = fresh_judged(s, source_id=a, since=NOW)
+        assert [i.guid for i in fresh] == ["new2", "new1"]
+        assert fresh_judged(s, source_id=a, since=NOW, limit=1)[0].guid == "new2"
+        everything = fresh_judged(s, source_id=a, since=NOW - timedelta(days=3))
+        assert old in {i.id for i in everything} and len(everything) == 3

@@ -2,12 +2,15 @@
 many of those belong to some topic, and how often the classifier was right to file them.
 
 The digest policy reads it (veille/digest/hold.py: a source whose judged items are mostly
-off-topic is not trusted to send items unreviewed); the queries live here, the rule there.
+off-topic is not trusted to send items unreviewed); a source's items judged after a model was
+trained give that model's offset for the source (Model.source_offset). The queries live here,
+the rules there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -39,3 +42,21 @@ def per_source(session: Session) -> dict[int, SourceJudgements]:
         row[2] += said
         row[3] += relevant and said
     return {source: SourceJudgements(*row) for source, row in counts.items()}
+
+
+def fresh_judged(
+    session: Session, *, source_id: int, since: datetime, limit: int = 500
+) -> list[Item]:
+    """A source's curator-judged items judged after `since` (a model's training time: items
+    it did not train on), the most recent `limit` of them, newest first."""
+    query = (
+        select(Item)
+        .where(
+            Item.source_id == source_id,
+            col(Item.reviewed_at).is_not(None),
+            col(Item.reviewed_at) > since,
+        )
+        .order_by(col(Item.reviewed_at).desc(), col(Item.id).desc())
+        .limit(limit)
+    )
+    return [i for i in session.exec(query) if i.curator_labels is not None]
