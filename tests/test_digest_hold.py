@@ -168,6 +168,16 @@ def test_filed_items_of_a_source_judged_mostly_off_topic_wait(engine: Engine) ->
         item.labels = []  # not filed under a topic: nothing to send, nothing held
         assert policy.reason(item, taught) == ""
         s.rollback()
+    # A review-queue row does not carry its labels: the ids the classifier filed say it.
+    with session_scope(engine) as s:
+        taught = judgements.per_source(s)
+        rows = reviews.candidates(s, filters=reviews.QueueFilter(), limit=50)
+        row = next(r for r in rows if r.id == ids["noisy"])
+        assert policy.reason(row, taught) == ""
+        filed = judgements.filed(s, ids=[r.id for r in rows])
+        assert ids["noisy"] in filed
+        assert policy.reason(row, taught, filed) == "off_topic_source"
+        assert ids["noisy"] in policy.held_before_issue(rows, taught, NOW, filed)
     # Without the trust rule (min_on_topic 0) it goes out as before.
     assert "noisy" in keys(plan(engine, DAY, NOW, HOLD).entries, ids)
     # Curators find the source's topics in four more items: trusted again ((7 + 1) / 16).

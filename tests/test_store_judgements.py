@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from tests.e2e.seed import add_item, add_source
 from veille.store import session_scope
-from veille.store.judgements import SourceJudgements, fresh_judged, per_source
+from veille.store.judgements import SourceJudgements, filed, fresh_judged, per_source
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 FILED = {"social_innovation": 0.9, "collaborative_consumption": 0.1, "open_collaboration": 0.1}
@@ -71,3 +71,12 @@ def test_fresh_judged_items_of_one_source_since_a_time(engine: Engine) -> None:
         assert fresh_judged(s, source_id=a, since=NOW, limit=1)[0].guid == "new2"
         everything = fresh_judged(s, source_id=a, since=NOW - timedelta(days=3))
         assert old in {i.id for i in everything} and len(everything) == 3
+
+
+def test_filed_ids_are_those_the_classifier_gave_a_topic(engine: Engine) -> None:
+    a = add_source(engine, "A", "https://a.example.org/feed")
+    yes = add_item(engine, a, "yes", title="y", scores=FILED, seen=NOW)
+    no = add_item(engine, a, "no", title="n", scores=NOT_FILED, seen=NOW)
+    with session_scope(engine) as s:
+        assert filed(s, ids=[yes, no, 10_000]) == {yes}
+        assert filed(s, ids=[]) == set()

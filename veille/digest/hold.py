@@ -24,7 +24,7 @@ preview, comes first in the review queue, and goes out in the next issue once ju
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -77,12 +77,19 @@ class HoldPolicy:
     def holds(self) -> bool:
         return self.mode == "hold"
 
-    def reason(self, item: Judged, judged: Mapping[int, Taught | int]) -> str:
+    def reason(
+        self,
+        item: Judged,
+        judged: Mapping[int, Taught | int],
+        filed: Container[int] | None = None,
+    ) -> str:
         """Why the item waits for a curator: "unsure", "new_source", "off_topic_source", or ""
         when it may go.
 
         `judged` gives per source id its curator-judged items (store.judgements.per_source),
-        or only how many there are (then no source is distrusted).
+        or only how many there are (then no source is distrusted). `filed`: for items that do
+        not carry their `labels` (review-queue rows), the ids the classifier filed under a
+        topic (store.judgements.filed).
         """
         if not self.holds or item.curator_labels is not None or item.pinned:
             return ""
@@ -92,7 +99,9 @@ class HoldPolicy:
         count = taught if isinstance(taught, int) else taught.judged
         if count < self.new_source_reviews:
             return "new_source"
-        if getattr(item, "labels", None) and on_topic_share(taught) < self.min_on_topic:
+        labels = getattr(item, "labels", None)
+        is_filed = bool(labels) if labels is not None else filed is not None and item.id in filed
+        if is_filed and on_topic_share(taught) < self.min_on_topic:
             return "off_topic_source"
         return ""
 
@@ -100,7 +109,11 @@ class HoldPolicy:
         return bool(self.reason(item, judged))
 
     def held_before_issue(
-        self, items: Iterable[Judged], judged: Mapping[int, Taught | int], now: datetime
+        self,
+        items: Iterable[Judged],
+        judged: Mapping[int, Taught | int],
+        now: datetime,
+        filed: Container[int] | None = None,
     ) -> set[int]:
         """Ids of the items that wait and may still go out (not older than CARRY_DAYS): the
         review queue puts them first."""
@@ -108,5 +121,5 @@ class HoldPolicy:
         return {
             i.id
             for i in items
-            if i.id is not None and i.first_seen_at >= fresh and self.waits(i, judged)
+            if i.id is not None and i.first_seen_at >= fresh and self.reason(i, judged, filed) != ""
         }

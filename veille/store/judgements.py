@@ -60,3 +60,11 @@ def fresh_judged(
         .limit(limit)
     )
     return [i for i in session.exec(query) if i.curator_labels is not None]
+
+
+def filed(session: Session, *, ids: list[int]) -> set[int]:
+    """Of these item ids, those the classifier filed under at least one topic."""
+    if not ids:
+        return set()
+    query = select(Item.id, Item.labels).where(col(Item.id).in_(ids))
+    return {int(i) for i, labels in session.exec(query).all() if labels}

@@ -110,7 +110,8 @@ def queue(request: Request) -> Response:
             rows = reviews.candidates(s, filters=filters, limit=CANDIDATES, also=list(reported))
             policy = hold.HoldPolicy.of(state.settings)
             judged = judgements.per_source(s) if policy.holds else {}
-            waiting = policy.held_before_issue(rows, judged, utcnow())
+            filed = judgements.filed(s, ids=[r.id for r in rows]) if policy.holds else set()
+            waiting = policy.held_before_issue(rows, judged, utcnow(), filed)
             ranked = state.model.review_order(
                 [(r.id, r.scores, r.source_id) for r in rows], reported, held=waiting
             )
