@@ -37,6 +37,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,7 @@ from sklearn.model_selection import GroupKFold
 
 from veille.classify import ReviewCandidate, metrics, review_order
 from veille.classify.model import build_pipeline
+from veille.classify.offsets import fit_offsets, shift
 from veille.classify.train import fit_calibration
 from veille.types import TOPICS, Example
 
@@ -131,8 +133,13 @@ class Learner:
             self.truth_base, self.calibration.apply(decisions)
         )
 
-    def fit(self, judged: Sequence[int]):  # noqa: ANN201 - a fitted OneVsRestClassifier
-        idx = list(judged) * self.judged_weight  # a judged item counts this many times
+    @cached_property
+    def base(self):  # noqa: ANN201 - the per-topic models fitted on the base set alone
+        return self.fit([])
+
+    def fit(self, judged: Sequence[int], weight: int | None = None):  # noqa: ANN201 - a fitted OneVsRestClassifier
+        # a judged item counts this many times
+        idx = list(judged) * (self.judged_weight if weight is None else weight)
         x = vstack([self.x_base, self.x_pool[idx]]) if idx else self.x_base
         y = np.vstack([self.truth_base, self.truth_pool[idx]]) if idx else self.truth_base
         return clone(self.head).fit(x, y)
@@ -204,11 +211,19 @@ def curve_random(learner: Learner, data: Split, steps: Sequence[int], seed: int)
 
 
 def new_sources(
-    learner: Learner, data: Split, judged_count: int, full: bool = False
+    learner: Learner,
+    data: Split,
+    judged_count: int,
+    full: bool = False,
+    weight: int | None = None,
+    offset: bool = False,
 ) -> list[tuple[str, int, float, float]]:
     """Per held-out source: test items, macro-F1 before and after `judged_count` judgements
-    (`full`: the whole pipeline refitted each time, features included: slower, as veille)."""
-    base = learner.fit([])
+    (`full`: the whole pipeline refitted each time, features included: slower, as veille;
+    `weight`: times a judged item counts; `offset`: the source's per-topic offset, fitted on
+    the judged items' scores before the refit, shifts its scores after it, veille.classify.offsets;
+    `weight=0`: no refit, the offset alone)."""
+    base = learner.base
     out = []
     for source in data.sources:
         pool = [i for i, e in enumerate(data.pool) if e.source == source]
@@ -220,9 +235,28 @@ def new_sources(
             before = learner.full_f1(data, [], test)
             out.append((source, len(test), before, learner.full_f1(data, judged, test)))
             continue
-        after = learner.fit(judged)
-        out.append((source, len(test), learner.macro_f1(base, test), learner.macro_f1(after, test)))
+        after = learner.fit(judged, weight) if weight != 0 else base
+        scores = learner.scores(after, learner.x_test[test])
+        if offset:
+            before = learner.scores(base, learner.x_pool[judged])
+            scores = shift(scores, fit_offsets(before, learner.truth_pool[judged]))
+        out.append((source, len(test), learner.macro_f1(base, test), learner.f1_on(scores, test)))
     return out
+
+
+def lever_table(learner: Learner, data: Split, steps: Sequence[int] = (25, 50, 100)) -> None:
+    """Mean new-source gain per lever (judged weight, offset) after each number of judgements."""
+    levers = [(f"w={w}", w, False) for w in (1, 3, 10)]
+    levers += [("offset alone", 0, True), ("w=1 +offset", 1, True), ("w=3 +offset", 3, True)]
+    print("\nmean gain of a new source's macro-F1 (sources with enough pool items)")
+    print(f"  {'lever':<14}" + "".join(f"{'after ' + str(k):>12}" for k in steps))
+    for name, w, off in levers:
+        cells = []
+        for k in steps:
+            found = new_sources(learner, data, k, weight=w, offset=off)
+            gain = np.mean([a - b for _, _, b, a in found]) if found else float("nan")
+            cells.append(f"{gain:>+8.3f} ({len(found)})")
+        print(f"  {name:<14}" + "".join(f"{c:>12}" for c in cells), flush=True)
 
 
 def reached_at(curve: Sequence[float], steps: Sequence[int], level: float) -> int | None:
@@ -330,12 +364,21 @@ def main() -> None:
         action="store_true",
         help="new sources: refit the text features too, as veille does (several minutes more)",
     )
+    parser.add_argument(
+        "--levers",
+        action="store_true",
+        help="only the new-source gain per lever (judged weight, offset) after 25/50/100",
+    )
     args = parser.parse_args()
     if not (LABELS.is_file() and CORPUS.is_file()):
         sys.exit(f"{SHARED} is absent: the benchmark reads the seed labels and corpus there")
     from veille.classify import read_seed
 
     examples, _ = read_seed(LABELS, CORPUS)
+    if args.levers:
+        data = split(examples, choose_sources(examples, args.sources))
+        lever_table(Learner(data), data)
+        return
     run(
         examples,
         sources=args.sources,

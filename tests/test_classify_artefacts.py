@@ -77,6 +77,8 @@ def test_a_loaded_model_scores_without_scikit_learn_bit_for_bit(tmp_path: Path) 
         "docs = [Doc(*d) for d in json.loads(sys.stdin.read())]\n"
         "scores = model.scores(docs).tolist()\n"
         "explained = model.explain(docs[0], 'collaborative_consumption')\n"
+        "offset = model.source_offset(docs[:3], [['open_collaboration']] * 3)\n"
+        "model.predict(docs, offset)\n"
         "heavy = sorted({'sklearn', 'skops'} & set(sys.modules))\n"
         "print(json.dumps([scores, bool(explained), heavy]))\n"
     )

@@ -44,6 +44,10 @@ def test_the_band_stops_at_the_share_it_may_hold() -> None:
     truth, scores, thresholds = _scores(seed=1)
     chosen = band.choose(truth, scores, thresholds, precision=0.999, max_held=0.1)
     assert band.figures(truth, scores, thresholds, chosen)["held_share"] <= 0.1 + 0.01
+    # By default it may hold MAX_HELD, and does when precision asks for more.
+    by_default = band.choose(truth, scores, thresholds, precision=0.999)
+    held = band.figures(truth, scores, thresholds, by_default)["held_share"]
+    assert band.MAX_HELD - 0.03 <= held <= band.MAX_HELD + 0.01
 
 
 def test_train_chooses_on_whole_sources_and_reports_both_figures() -> None:
@@ -54,6 +58,8 @@ def test_train_chooses_on_whole_sources_and_reports_both_figures() -> None:
         assert 0 <= figures["macro_f1"] <= 1 and 0 <= figures["in_scope_precision"] <= 1
     assert set(cv["band"]) >= {"unreviewed_precision", "held_share", "unreviewed_recall"}
     assert set(result.model.band) == set(TOPICS)
+    # The budget leaves room for the digest policy's source-trust holds.
+    assert cv["band"]["held_share"] <= band.MAX_HELD + 0.05 and band.MAX_HELD == 0.1
 
 
 def test_few_sources_fall_back_to_stratified_folds() -> None:

@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from tests.e2e.seed import add_item, add_source, add_user, login, use_light_hashing
 from veille.digest import hold, select
 from veille.settings import Settings
-from veille.store import Item, reviews, session_scope, utcnow
+from veille.store import Item, judgements, reviews, session_scope, utcnow
+from veille.store.judgements import SourceJudgements
 from veille.web.app import create_app
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 07:00 in Paris
@@ -133,6 +134,73 @@ def test_a_new_source_goes_out_alone_once_curators_judged_enough(engine: Engine)
     strict = hold.HoldPolicy("hold", new_source_reviews=3)
     assert "newsrc" in keys(plan(engine, DAY, NOW, strict).held, ids)
     assert "newsrc" in keys(plan(engine, DAY, NOW, hold.HoldPolicy("hold", 0)).entries, ids)
+
+
+def test_filed_items_of_a_source_judged_mostly_off_topic_wait(engine: Engine) -> None:
+    """Once TRUST_AFTER items of a source are judged and few of them are on topic, what the
+    classifier files from it waits; what it does not file is not held; curators' calls that
+    find the topics again lift the hold."""
+    ids = stocked(engine)
+    noisy = add_source(engine, "Noisy", "https://noisy.example.org/feed")
+    for n in range(hold.TRUST_AFTER):
+        add_item(
+            engine,
+            noisy,
+            f"noisy-old-{n}",
+            title=f"noisy {n}",
+            scores=SURE,
+            seen=NOW - timedelta(days=30),
+            curator_labels=["collaborative_consumption"] if n < 3 else [],
+            reviewed_at=NOW - timedelta(days=29),
+        )
+    seen = NOW - timedelta(hours=2)
+    ids["noisy"] = add_item(engine, noisy, "noisy", title="Noisy", scores=SURE, seen=seen)
+    policy = hold.HoldPolicy("hold", new_source_reviews=2, min_on_topic=hold.SOURCE_TRUST)
+    first = plan(engine, DAY, NOW, policy)
+    assert "noisy" in keys(first.held, ids) and "sure" in keys(first.entries, ids)
+    with session_scope(engine) as s:
+        taught = judgements.per_source(s)
+        assert hold.on_topic_share(taught[noisy]) == (3 + 1) / (hold.TRUST_AFTER + 2)
+        item = s.get(Item, ids["noisy"])
+        assert policy.reason(item, taught) == "off_topic_source"
+        # Counts alone (no per-source judgements) never distrust a source.
+        assert policy.reason(item, {noisy: hold.TRUST_AFTER}) == ""
+        item.labels = []  # not filed under a topic: nothing to send, nothing held
+        assert policy.reason(item, taught) == ""
+        s.rollback()
+    # A review-queue row does not carry its labels: the ids the classifier filed say it.
+    with session_scope(engine) as s:
+        taught = judgements.per_source(s)
+        rows = reviews.candidates(s, filters=reviews.QueueFilter(), limit=50)
+        row = next(r for r in rows if r.id == ids["noisy"])
+        assert policy.reason(row, taught) == ""
+        filed = judgements.filed(s, ids=[r.id for r in rows])
+        assert ids["noisy"] in filed
+        assert policy.reason(row, taught, filed) == "off_topic_source"
+        assert ids["noisy"] in policy.held_before_issue(rows, taught, NOW, filed)
+    # Without the trust rule (min_on_topic 0) it goes out as before.
+    assert "noisy" in keys(plan(engine, DAY, NOW, HOLD).entries, ids)
+    # Curators find the source's topics in four more items: trusted again ((7 + 1) / 16).
+    for n in range(4):
+        add_item(
+            engine,
+            noisy,
+            f"noisy-more-{n}",
+            title=f"more {n}",
+            scores=SURE,
+            seen=NOW - timedelta(days=20),
+            curator_labels=["collaborative_consumption"],
+            reviewed_at=NOW - timedelta(days=19),
+        )
+    assert "noisy" in keys(plan(engine, DAY, NOW, policy).entries, ids)
+
+
+def test_settings_policy_distrusts_sources_by_the_measured_share(settings: Settings) -> None:
+    policy = hold.HoldPolicy.of(settings.model_copy(update={"digest_policy": "hold"}))
+    assert policy.min_on_topic == hold.SOURCE_TRUST == 0.5
+    few = SourceJudgements(judged=hold.TRUST_AFTER - 1, relevant=0)
+    assert hold.on_topic_share(few) == 1.0  # too few judged to tell
+    assert hold.on_topic_share(SourceJudgements(judged=10, relevant=5)) == 0.5
 
 
 @pytest.fixture

@@ -105,10 +105,30 @@ class Model:
 
         return self.band or around(self.thresholds, self.unsure_band)
 
-    def predict(self, docs: Sequence[Doc]) -> list[Prediction]:
+    def source_offset(
+        self, docs: Sequence[Doc], labels: Sequence[Sequence[str]]
+    ) -> np.ndarray | None:
+        """Per topic, the log-odds shift that fits curators' calls on some judged items of one
+        source (offsets.fit_offsets on this model's scores of them); None without items.
+
+        Pass only items this model did not train on (judged after it was trained): on its own
+        training items a model is right by construction and the shift says nothing."""
+        from veille.classify.offsets import fit_offsets  # no scikit-learn: the pull calls it
+
+        if not docs:
+            return None
+        truth = np.asarray([[t in set(ls) for t in TOPICS] for ls in labels], dtype=float)
+        return fit_offsets(self.scores(docs), truth.reshape(len(docs), len(TOPICS)))
+
+    def predict(self, docs: Sequence[Doc], offset: np.ndarray | None = None) -> list[Prediction]:
         """Labels (score ≥ threshold), scores and unsure topics (low ≤ score < high) for each
-        doc, in order."""
+        doc, in order. `offset` (per topic, source_offset): the docs are one source's and
+        their scores are shifted by it before thresholds and band apply."""
         probs = self.scores(docs)
+        if offset is not None and len(probs):
+            from veille.classify.offsets import shift
+
+            probs = shift(probs, offset)
         cut = np.asarray([self.thresholds[t] for t in TOPICS])
         band = self.bounds()
         low = [band[t][0] for t in TOPICS]

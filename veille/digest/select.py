@@ -25,7 +25,7 @@ from veille.digest.entry import Entry, cut, plain_text, safe_url
 from veille.digest.hold import CARRY_DAYS, HoldPolicy
 from veille.digest.rank import Section, group
 from veille.store import digests as q
-from veille.store import holds
+from veille.store import holds, judgements
 from veille.store.labels import effective_labels
 from veille.store.models import Digest, Item
 from veille.types import TOPICS
@@ -83,7 +83,7 @@ def plan(
     candidates = [
         i for i in [*fresh, *(c for c in carried if c.id not in known)] if i.id not in seen_items
     ]
-    judged = holds.judged_per_source(session) if policy.holds else {}
+    judged = judgements.per_source(session) if policy.holds else {}
     waiting = {i.id for i in candidates if policy.waits(i, judged)}
     entries = entries_for(
         session, candidates, skip_stories=seen_stories, waits=lambda i: policy.waits(i, judged)
@@ -146,7 +146,7 @@ def recent_entries(
     """In-scope stories first stored in the last `days`, newest first (for the output feeds);
     items that wait for a curator are left out."""
     items = q.items_first_seen(session, since=now - timedelta(days=days), until=now, limit=limit)
-    judged = holds.judged_per_source(session) if policy.holds else {}
+    judged = judgements.per_source(session) if policy.holds else {}
     found = entries_for(session, items, waits=lambda i: policy.waits(i, judged))
     return sorted(found, key=lambda e: (e.date, e.item_id), reverse=True)
 

@@ -26,7 +26,7 @@ from veille import i18n
 from veille.digest import hold, issue
 from veille.digest.entry import cut, plain_text
 from veille.digest.select import Plan
-from veille.store import curation, digests, holds, items, reviews, session_scope, utcnow
+from veille.store import curation, digests, items, judgements, reviews, session_scope, utcnow
 from veille.store.models import Item
 from veille.web.auth import require_curator
 from veille.web.render import renderer
@@ -61,11 +61,12 @@ def automatic_summary(item: Item) -> str:
 
 
 def held_reasons(session: Session, request: Request, ids: list[int]) -> dict[int, str]:
-    """Why each waiting item waits (hold.HoldPolicy.reason): unsure, or a new source."""
+    """Why each waiting item waits (hold.HoldPolicy.reason): unsure, a new source, or a source
+    mostly off-topic so far."""
     if not ids:
         return {}
     policy = hold.HoldPolicy.of(request.app.state.settings)
-    judged = holds.judged_per_source(session)
+    judged = judgements.per_source(session)
     rows = reviews.load_items(session, ids=ids)
     return {item.id: policy.reason(item, judged) for item, _ in rows if item.id is not None}
 

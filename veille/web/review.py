@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from veille.digest import hold
-from veille.store import feedback, holds, items, reviews, session_scope, utcnow
+from veille.store import feedback, items, judgements, reviews, session_scope, utcnow
 from veille.store.labels import doc_of, effective_labels
 from veille.store.models import Item
 from veille.types import TOPICS
@@ -79,7 +79,7 @@ def cards(request: Request, session: Session, ids: list[int]) -> list[dict]:
     reports = feedback.counts(session, item_ids=ids)
     thresholds = request.app.state.model.thresholds()
     policy = hold.HoldPolicy.of(request.app.state.settings)
-    judged = holds.judged_per_source(session) if policy.holds and rows else {}
+    judged = judgements.per_source(session) if policy.holds and rows else {}
     waiting = policy.held_before_issue([item for item, _ in rows], judged, utcnow())
     return [
         {
@@ -109,8 +109,9 @@ def queue(request: Request) -> Response:
             reported = feedback.reported_unreviewed(s) if filters.reviewed != "yes" else {}
             rows = reviews.candidates(s, filters=filters, limit=CANDIDATES, also=list(reported))
             policy = hold.HoldPolicy.of(state.settings)
-            judged = holds.judged_per_source(s) if policy.holds else {}
-            waiting = policy.held_before_issue(rows, judged, utcnow())
+            judged = judgements.per_source(s) if policy.holds else {}
+            filed = judgements.filed(s, ids=[r.id for r in rows]) if policy.holds else set()
+            waiting = policy.held_before_issue(rows, judged, utcnow(), filed)
             ranked = state.model.review_order(
                 [(r.id, r.scores, r.source_id) for r in rows], reported, held=waiting
             )
