@@ -60,6 +60,7 @@ def run_cluster(tmp_path: Path, db: str, *, kills: int, seed: int, workers: int 
             database_url=db,
             executor="procrastinate",
             digest_time=env["VEILLE_DIGEST_TIME"],
+            sources=Path(env["VEILLE_SOURCES"]),
             _env_file=None,
         )
         seed_subscribers(engine, utcnow(), SUBSCRIBERS)
@@ -173,6 +174,7 @@ def check(figures: dict) -> None:
     assert f["two_or_more"] == 0, f
     assert f["none_all_in_flight"] and f["one_email"] + f["none"] == f["subscribers"], f
     assert f["open_deliveries"] == 0 and f["jobs_left"] == 0, f
+    assert f["jobs_failed"] == [], f  # a job of a killed worker is retried, never failed
 
 
 @pytest.mark.postgres
