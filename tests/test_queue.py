@@ -347,6 +347,8 @@ def test_doctor_and_db_upgrade_report_the_queue(
     lines = {line[8:].split(":")[0]: line for line in doctor.output.splitlines()}
     assert lines["queue"].startswith("ok") and "1 job(s) to do, 0 running" in lines["queue"]
     assert lines["secret key"].startswith("warning") and "VEILLE_SECRET_KEY" in lines["secret key"]
+    ran = CliRunner().invoke(app, ["run"])  # cron's `veille run`: the workers do the work
+    assert ran.exit_code == 0 and "deferred for the workers: fetch_host=0" in ran.output, ran.output
     monkeypatch.setenv("VEILLE_SECRET_KEY", "one")
     doctor = CliRunner().invoke(app, ["doctor"])
     assert any(
