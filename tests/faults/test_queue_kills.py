@@ -77,7 +77,7 @@ def run_cluster(tmp_path: Path, db: str, *, kills: int, seed: int, workers: int 
                 defer_stranded(s, settings, now=utcnow())
 
         def grow() -> None:
-            web.size += 3
+            web.size += 2
             with engine.begin() as conn:  # the sources come due again
                 conn.execute(text("UPDATE source SET next_fetch_at = NULL"))
 
@@ -120,7 +120,7 @@ def run_cluster(tmp_path: Path, db: str, *, kills: int, seed: int, workers: int 
             if items_ok and not now_state.deliveries_open and not cluster.open_jobs(engine):
                 done = True
                 break
-            time.sleep(0.5)
+            time.sleep(0.3)
         seconds = time.monotonic() - started
         # (when the drain ends)
         final = cluster.state(engine, [r for r, _ in mail.messages()])
