@@ -319,3 +319,38 @@ def test_the_signing_key_comes_from_one_place() -> None:
         if "secret_key.get_secret_value" in p.read_text()
     ]
     assert users == ["settings.py"]
+
+
+@pytest.mark.postgres
+def test_doctor_and_db_upgrade_report_the_queue(
+    qengine,
+    qsettings,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    from typer.testing import CliRunner
+
+    from veille.cli import _register, app
+    from veille.queue import defer, tasks
+
+    _register()
+    with session_scope(qengine) as session:
+        defer(session, tasks.publish, lock="publish")
+    for key, value in {
+        "VEILLE_DATABASE_URL": qsettings.database_url,
+        "VEILLE_EXECUTOR": "procrastinate",
+        "VEILLE_DATA_DIR": str(qsettings.data_dir),
+    }.items():
+        monkeypatch.setenv(key, value)
+    upgraded = CliRunner().invoke(app, ["db", "upgrade"])
+    assert upgraded.exit_code == 0 and "queue: todo 1, doing 0, failed 0" in upgraded.output
+    doctor = CliRunner().invoke(app, ["doctor"])
+    lines = {line[8:].split(":")[0]: line for line in doctor.output.splitlines()}
+    assert lines["queue"].startswith("ok") and "1 job(s) to do, 0 running" in lines["queue"]
+    assert lines["secret key"].startswith("warning") and "VEILLE_SECRET_KEY" in lines["secret key"]
+    ran = CliRunner().invoke(app, ["run"])  # cron's `veille run`: the workers do the work
+    assert ran.exit_code == 0 and "deferred for the workers: fetch_host=0" in ran.output, ran.output
+    monkeypatch.setenv("VEILLE_SECRET_KEY", "one")
+    doctor = CliRunner().invoke(app, ["doctor"])
+    assert any(
+        line.startswith("ok") and "secret key" in line for line in doctor.output.splitlines()
+    )

@@ -31,7 +31,7 @@ from veille.store import open_store, session_scope, utcnow
 KILLS = 20
 WORKERS = 3
 SUBSCRIBERS = 40
-BUDGET = 90.0  # seconds, the whole run
+BUDGET = 90.0  # seconds a run takes here; the drain gives up 60 s later (speed: bench/killtest.py)
 
 
 def far_digest_time(tz: str) -> str:
@@ -60,6 +60,7 @@ def run_cluster(tmp_path: Path, db: str, *, kills: int, seed: int, workers: int 
             database_url=db,
             executor="procrastinate",
             digest_time=env["VEILLE_DIGEST_TIME"],
+            sources=Path(env["VEILLE_SOURCES"]),
             _env_file=None,
         )
         seed_subscribers(engine, utcnow(), SUBSCRIBERS)
@@ -76,7 +77,7 @@ def run_cluster(tmp_path: Path, db: str, *, kills: int, seed: int, workers: int 
                 defer_stranded(s, settings, now=utcnow())
 
         def grow() -> None:
-            web.size += 3
+            web.size += 2
             with engine.begin() as conn:  # the sources come due again
                 conn.execute(text("UPDATE source SET next_fetch_at = NULL"))
 
@@ -119,7 +120,7 @@ def run_cluster(tmp_path: Path, db: str, *, kills: int, seed: int, workers: int 
             if items_ok and not now_state.deliveries_open and not cluster.open_jobs(engine):
                 done = True
                 break
-            time.sleep(0.5)
+            time.sleep(0.3)
         seconds = time.monotonic() - started
         # (when the drain ends)
         final = cluster.state(engine, [r for r, _ in mail.messages()])
@@ -173,6 +174,7 @@ def check(figures: dict) -> None:
     assert f["two_or_more"] == 0, f
     assert f["none_all_in_flight"] and f["one_email"] + f["none"] == f["subscribers"], f
     assert f["open_deliveries"] == 0 and f["jobs_left"] == 0, f
+    assert f["jobs_failed"] == [], f  # a job of a killed worker is retried, never failed
 
 
 @pytest.mark.postgres
@@ -186,4 +188,3 @@ def test_three_workers_killed_20_times_lose_nothing_and_do_nothing_twice(
     for log in sorted(tmp_path.glob("worker*.log")):  # what the workers said, on failure
         print(log.name, log.read_text()[-3000:])
     check(figures)
-    assert figures["seconds"] <= BUDGET, f"slower than {BUDGET} s: {figures}"

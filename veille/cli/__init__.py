@@ -72,8 +72,11 @@ def db_upgrade(ctx: typer.Context) -> None:
     if st.settings.executor == "procrastinate":
         from veille.store import queue, session_scope
 
-        with session_scope(st.engine) as session:
-            counts = queue.job_counts(session) or {}
+        try:
+            with session_scope(st.engine) as session:
+                counts = queue.job_counts(session) or {}
+        finally:
+            st.engine.dispose()
         typer.echo(
             "queue: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("todo", "doing", "failed"))
         )

@@ -16,7 +16,8 @@ from veille.store import session_scope, stats, utcnow
 @app.command("run")
 def run_cmd(ctx: typer.Context, sources: SourcesOption = None) -> None:
     """One full cycle for cron: pull due sources, then the digest + publish and the weekly
-    retrain when their time has come (never twice, even with `veille serve` running)."""
+    retrain when their time has come (never twice, even with `veille serve` running).
+    With VEILLE_EXECUTOR=procrastinate it only defers those jobs for the workers."""
     from veille.scheduler import Plan, run_due
     from veille.scheduler.jobs import make_jobs
 
@@ -24,6 +25,13 @@ def run_cmd(ctx: typer.Context, sources: SourcesOption = None) -> None:
     settings = (
         st.settings if sources is None else st.settings.model_copy(update={"sources": sources})
     )
+    if settings.executor == "procrastinate":  # the workers run the jobs: defer what is due
+        from veille.queue import tick_once
+
+        with session_scope(st.engine) as session:
+            counts = tick_once(session, settings)
+        typer.echo("deferred for the workers: " + " ".join(f"{k}={n}" for k, n in counts.items()))
+        return
     outcomes = run_due(st.engine, make_jobs(st.engine, settings), Plan.from_settings(settings))
     typer.echo(" ".join(f"{job}={outcome}" for job, outcome in outcomes.items()))
     if "failed" in outcomes.values():

@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, date, datetime
 
 from procrastinate import JobContext
-from procrastinate.exceptions import UniqueViolation
+from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 from sqlalchemy.engine import Engine
 
@@ -82,6 +82,8 @@ def tick(context: JobContext, timestamp: int) -> dict[str, int]:
 
 
 @app.periodic(cron="* * * * * */5")  # every 5 seconds (6th column)
+# No lock: a reap killed with its worker would hold it, and only a reap frees a dead job's
+# lock. Two reaps at once are harmless: a job one of them moved is skipped by the other.
 @app.task(name="veille.reap", queue=CLOCK, queueing_lock="veille.reap", pass_context=True)
 async def reap(context: JobContext, timestamp: int) -> int:
     """Jobs of a worker silent for STALLED seconds (killed, machine gone) go back to todo,
@@ -89,17 +91,19 @@ async def reap(context: JobContext, timestamp: int) -> int:
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED)
     for job in stalled:
+        extra = {"job": job.task_name, "job_id": job.id, "lock": job.lock}
         try:
-            await manager.retry_job(job)
-        except UniqueViolation:
-            # A copy of it already waits (its queueing lock is taken): that copy does the
-            # work, this one is closed. Its effect cannot be half-done: every write of a
-            # task is conditional or keyed.
-            await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
-        log.warning(
-            "job of a dead worker retried",
-            extra={"job": job.task_name, "job_id": job.id, "lock": job.lock},
-        )
+            try:
+                await manager.retry_job(job)
+            except UniqueViolation:
+                # A copy of it already waits (its queueing lock is taken): that copy does the
+                # work, this one is closed. Its effect cannot be half-done: every write of a
+                # task is conditional or keyed.
+                await manager.finish_job(job, status=Status.ABORTED, delete_job=False)
+        except ConnectorException:  # it left `doing` meanwhile: not stalled any more
+            log.info("stalled job already moved on", extra=extra)
+            continue
+        log.warning("job of a dead worker retried", extra=extra)
     return len(stalled)
 
 
