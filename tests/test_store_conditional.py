@@ -74,7 +74,7 @@ def test_complete_items_writes_an_extraction_once(engine: Engine) -> None:
         )
 
 
-def test_update_items_counts_what_it_wrote_in_a_batch(engine: Engine) -> None:
+def test_complete_items_counts_what_it_wrote_in_a_batch(engine: Engine) -> None:
     ids = [_item(engine)]
     with session_scope(engine) as s:
         for n in (2, 3):
@@ -91,9 +91,9 @@ def test_update_items_counts_what_it_wrote_in_a_batch(engine: Engine) -> None:
             ids.append(int(row.id))
     done = {"extraction": "article", "text": "t"}
     with session_scope(engine) as s:  # one executemany: two of the three rows
-        assert stories.update_items(s, rows=[(i, done) for i in ids[:2]]) == 2
+        assert stories.complete_items(s, rows=[(i, done) for i in ids[:2]]) == 2
     with session_scope(engine) as s:  # the retry with one more row writes only that one
-        assert stories.update_items(s, rows=[(i, done) for i in ids]) == 1
+        assert stories.complete_items(s, rows=[(i, done) for i in ids]) == 1
 
 
 def test_two_writers_of_one_extraction_give_one_effect(engine: Engine) -> None:
