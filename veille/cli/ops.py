@@ -28,8 +28,11 @@ def run_cmd(ctx: typer.Context, sources: SourcesOption = None) -> None:
     if settings.executor == "procrastinate":  # the workers run the jobs: defer what is due
         from veille.queue import tick_once
 
-        with session_scope(st.engine) as session:
-            counts = tick_once(session, settings)
+        try:
+            with session_scope(st.engine) as session:
+                counts = tick_once(session, settings)
+        finally:
+            st.engine.dispose()
         typer.echo("deferred for the workers: " + " ".join(f"{k}={n}" for k, n in counts.items()))
         return
     outcomes = run_due(st.engine, make_jobs(st.engine, settings), Plan.from_settings(settings))
