@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -13,14 +14,14 @@ from typer.testing import CliRunner
 
 from tests.localweb import LocalWeb
 from tests.test_pipeline_refresh import OTHER, STORY, _feed, _page
-from veille import pipeline
+from veille import pipeline, store
 from veille.classify.artefacts import load_serving
 from veille.classify.explain import SOURCE_TERM, contributions, log_odds
 from veille.cli import _register, app
 from veille.pipeline.offsets import JUDGED, offsets, predict_by_source, source_offset
 from veille.pipeline.retrain import rescore
 from veille.settings import Settings
-from veille.store import Item, Source, session_scope
+from veille.store import Item, Source, open_store, session_scope
 from veille.store.labels import doc_of
 from veille.store.sources import sync_sources
 from veille.types import TOPICS
@@ -155,7 +156,16 @@ def test_reclassify_and_rescoring_give_the_pull_s_scores_and_the_terms_add_up_to
     assert again_scores(engine, pulled) == stored
     monkeypatch.setenv("VEILLE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("VEILLE_MODELS_DIR", str(settings.models_dir))
+    opened: list[Engine] = []  # the CLI's own engine, closed here (its process would end)
+
+    def opening(url: str) -> Engine:
+        opened.append(open_store(url))
+        return opened[-1]
+
+    monkeypatch.setattr(store, "open_store", opening)
     ran = CliRunner().invoke(app, ["reclassify", "--days", "3650"])
+    for e in opened:
+        e.dispose()
     assert ran.exit_code == 0, ran.output
     assert " 0 changed topic" in ran.output
     assert again_scores(engine, pulled) == stored
@@ -182,7 +192,8 @@ def test_only_judgements_made_before_the_items_were_scored_and_after_training_co
     assert later.judged == 17 and (later.delta <= before.delta).all()
     assert later.delta[1] < before.delta[1]  # more evidence, further (up to offsets.LIMIT)
     # A model trained on judgements up to T2 counts only those made after.
-    model.sidecar = {**model.sidecar, "training": {"curated": 12, "curated_until": T2.isoformat()}}
+    training = {"curated": 12, "curated_until": T2.isoformat()}
+    model = replace(model, sidecar={**model.sidecar, "training": training})
     assert model.trained_until == T2
     with session_scope(engine) as s:
         assert source_offset(s, model, courrier, until=T2) is None
