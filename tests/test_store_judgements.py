@@ -15,6 +15,7 @@ from veille.store.judgements import (
     fresh_judged_docs,
     per_source,
 )
+from veille.store.labels import doc_of
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 FILED = {"social_innovation": 0.9, "collaborative_consumption": 0.1, "open_collaboration": 0.1}
@@ -84,6 +85,7 @@ def test_fresh_judged_items_of_one_source_since_a_time(engine: Engine) -> None:
         assert [i.guid for i in until] == ["new1", "old"]
         docs = fresh_judged_docs(s, source_id=a, since=NOW, until=NOW + timedelta(hours=1))
         assert [(d.title, labels) for d, labels in docs] == [("new1", ["social_innovation"])]
+        assert docs[0][0] == doc_of(until[0])  # the document the pull scored
 
 
 def test_filed_ids_are_those_the_classifier_gave_a_topic(engine: Engine) -> None:

@@ -14,9 +14,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from veille.store.labels import doc_of
 from veille.store.models import Item
-from veille.types import Doc
+from veille.types import Doc, classifier_doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +73,25 @@ def fresh_judged_docs(
     until: datetime | None = None,
     limit: int = 500,
 ) -> list[tuple[Doc, list[str]]]:
-    """fresh_judged's items as the classifier reads them (labels.doc_of: the document the
-    pull scored) with the curator's labels: what a source's offset is fitted on."""
-    found = fresh_judged(session, source_id=source_id, since=since, until=until, limit=limit)
-    return [(doc_of(i), list(i.curator_labels or ())) for i in found]
+    """fresh_judged's items as the classifier reads them (the document the pull scored, as
+    labels.doc_of builds it) with the curator's labels: what a source's offset is fitted on.
+    Only those columns are read: a pull asks once per source."""
+    query = select(
+        Item.title, Item.doc_title, Item.text, Item.summary, Item.lang, Item.curator_labels
+    ).where(Item.source_id == source_id, col(Item.reviewed_at).is_not(None))
+    if since is not None:
+        query = query.where(col(Item.reviewed_at) > since)
+    if until is not None:
+        query = query.where(col(Item.reviewed_at) <= until)
+    query = query.order_by(col(Item.reviewed_at).desc(), col(Item.id).desc()).limit(limit)
+    return [
+        (
+            classifier_doc(title=t, page_title=pt, text=x, summary=sm, lang=lang),
+            list(labels),
+        )
+        for t, pt, x, sm, lang, labels in session.exec(query)
+        if labels is not None
+    ]
 
 
 def filed(session: Session, *, ids: list[int]) -> set[int]:
