@@ -227,3 +227,12 @@ def test_why_panel_names_the_source_s_offset_with_its_judgements(site) -> None: 
     assert "ajustement de la source d’après 5" in page
     other = client.get(f"/review/items/{seeded.items['repair']}/why").text
     assert "ajustement de la source" not in other and "<li" in other
+    # Scored by the serving model two minutes into the judgements: only the three made by
+    # then count, as they did for the score stored (and later judgements do not change it).
+    with session_scope(client.app.state.engine) as s:
+        item = s.get(Item, seeded.items["repair-bis"])
+        item.model_version = client.app.state.model.current().version
+        item.classified_at = when + timedelta(minutes=2)
+        s.add(item)
+    why = client.get(f"/review/items/{seeded.items['repair-bis']}/why").text
+    assert why.count("ajustement de la source d’après 3 jugements") == 3

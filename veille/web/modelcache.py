@@ -113,13 +113,14 @@ class ModelCache:
         """Per topic, the terms that pushed its score up or down (None without a model), and
         how many judgements its source's offset was fitted on (0: none). `offset_of(model)`
         gives that offset (it appears as the term explain.SOURCE_TERM); `stamp` is what it
-        depends on besides the model (the item's classification time), for the cache."""
+        depends on besides the model (the item's classification time), for the cache; None:
+        it may change with every judgement, not cached."""
         model = self.current()
         if model is None:
             return None, 0
         key = (str(model.version), item_id, stamp)
         with self._lock:
-            if key in self._explained:
+            if stamp is not None and key in self._explained:
                 self._explained.move_to_end(key)
                 return self._explained[key]
         offset = offset_of(model) if offset_of else None
@@ -129,6 +130,8 @@ class ModelCache:
             for t in TOPICS
         }
         answer = (found, offset.judged if offset else 0)
+        if stamp is None:
+            return answer
         with self._lock:
             self._explained[key] = answer
             while len(self._explained) > self._explained_max:

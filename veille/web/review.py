@@ -193,7 +193,10 @@ def _why(request: Request, item: Item) -> tuple[Explanation | None, int]:
         with session_scope(request.app.state.engine) as s:
             return source_offset(s, model, source_id, until=until)
 
-    stamp = (at, version)
+    # Scored by this model: the offset is fixed by the item's classification time, cached;
+    # by another: today's judgements count, computed each time.
+    current = request.app.state.model.current()
+    stamp = (at, version) if current is not None and version == current.version else None
     return request.app.state.model.explain(
         int(item.id or 0), doc_of(item), offset_of=offset_of, stamp=stamp
     )
