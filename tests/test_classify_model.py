@@ -124,3 +124,49 @@ def test_threads_share_a_model_safely(monkeypatch: pytest.MonkeyPatch) -> None:
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(one, list(range(len(docs))) * 2))
     assert got == expected * 2
+
+
+def test_an_offset_is_one_more_term_and_the_terms_still_add_up() -> None:
+    from veille.classify.explain import SOURCE_TERM
+
+    model = tiny_result().model
+    doc = Doc("Covoiturage et repair café", "Des voisins partagent leurs trajets et réparent.")
+    offset = np.array([-0.7, 1.2, 0.0])
+    (plain,) = model.scores([doc])
+    (moved,) = model.scores([doc], offset)
+    (zero,) = model.scores([doc], np.zeros(len(TOPICS)))
+    assert zero.tolist() == plain.tolist()  # no judgement, no offset: the same scores
+    for j, topic in enumerate(TOPICS):
+        assert math.isclose(log_odds(moved[j]), log_odds(plain[j]) + offset[j], abs_tol=1e-6)
+        shares, base = contributions(model, doc, topic, function_words=True, offset=offset)
+        assert (SOURCE_TERM in shares) == bool(offset[j])
+        assert math.isclose(sum(shares.values()) + base, log_odds(moved[j]), abs_tol=1e-5)
+    # Listed beyond the k terms, in its place by size; not listed when it is 0.
+    terms = model.explain(doc, "collaborative_consumption", k=2, offset=offset)
+    assert len(terms) == 3 and (SOURCE_TERM, 1.2) in terms
+    assert [abs(w) for _, w in terms] == sorted((abs(w) for _, w in terms), reverse=True)
+    assert SOURCE_TERM not in dict(model.explain(doc, "open_collaboration", k=2, offset=offset))
+    assert model.explain(doc, "social_innovation", k=2, offset=None) == model.explain(
+        doc, "social_innovation", k=2
+    )
+
+
+def test_the_judgements_a_model_did_not_train_on_start_after_its_last_curated_one() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from veille.classify.model import Model
+
+    def model(**sidecar: object) -> Model:
+        return replace(tiny_result().model, sidecar=sidecar)
+
+    created = "2026-11-20T06:00:00+00:00"
+    none = {"curated": 0, "curated_until": None}
+    # Trained on no curator's call: every one is new to it.
+    assert model(created_at=created, training=none).trained_until is None
+    some = {"curated": 40, "curated_until": "2026-11-19T10:00:00"}
+    assert model(created_at=created, training=some).trained_until == datetime(
+        2026, 11, 19, 10, 0, tzinfo=UTC
+    )
+    # An older sidecar that does not say: its creation time.
+    assert model(created_at=created).trained_until == datetime(2026, 11, 20, 6, 0, tzinfo=UTC)

@@ -8,7 +8,14 @@ from sqlalchemy.engine import Engine
 
 from tests.e2e.seed import add_item, add_source
 from veille.store import session_scope
-from veille.store.judgements import SourceJudgements, filed, fresh_judged, per_source
+from veille.store.judgements import (
+    SourceJudgements,
+    filed,
+    fresh_judged,
+    fresh_judged_docs,
+    per_source,
+)
+from veille.store.labels import doc_of
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 FILED = {"social_innovation": 0.9, "collaborative_consumption": 0.1, "open_collaboration": 0.1}
@@ -71,6 +78,14 @@ def test_fresh_judged_items_of_one_source_since_a_time(engine: Engine) -> None:
         assert fresh_judged(s, source_id=a, since=NOW, limit=1)[0].guid == "new2"
         everything = fresh_judged(s, source_id=a, since=NOW - timedelta(days=3))
         assert old in {i.id for i in everything} and len(everything) == 3
+        # No `since` (a model that trained on no curator's call): all; `until`: those judged
+        # by the time items were scored.
+        assert len(fresh_judged(s, source_id=a, since=None)) == 3
+        until = fresh_judged(s, source_id=a, since=None, until=NOW + timedelta(hours=1))
+        assert [i.guid for i in until] == ["new1", "old"]
+        docs = fresh_judged_docs(s, source_id=a, since=NOW, until=NOW + timedelta(hours=1))
+        assert [(d.title, labels) for d, labels in docs] == [("new1", ["social_innovation"])]
+        assert docs[0][0] == doc_of(until[0])  # the document the pull scored
 
 
 def test_filed_ids_are_those_the_classifier_gave_a_topic(engine: Engine) -> None:

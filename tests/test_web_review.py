@@ -193,3 +193,46 @@ def test_a_search_covers_reviewed_items_and_marks_them(site) -> None:  # noqa: A
     assert repair in _ids(found)  # a search: every item, the reviewed one marked
     assert "déjà relu" in found and "relus et pas encore relus" in found
     assert repair not in _ids(client.get("/review?q=repair&reviewed=no").text)
+
+
+def test_why_panel_names_the_source_s_offset_with_its_judgements(site) -> None:  # noqa: ANN001
+    """Curators judged five items of the OSM blog off-topic: the panel of its item shows the
+    source's adjustment as one more term, counted; an item of a source nobody judged does
+    not have it."""
+    client, seeded, _ = site
+    when = utcnow() - timedelta(hours=3)
+    with session_scope(client.app.state.engine) as s:
+        for n in range(5):
+            s.add(
+                Item(
+                    source_id=seeded.sources["osm"],
+                    guid=f"judged-{n}",
+                    url=f"https://blog.example.org/{n}",
+                    canonical_url=f"https://blog.example.org/{n}",
+                    title=f"Repair café et covoiturage {n}",
+                    text="Des voisins réparent et partagent leurs trajets.",
+                    lang="fr",
+                    extraction="article",
+                    first_seen_at=when,
+                    updated_at=when,
+                    curator_labels=[],
+                    reviewed_at=when + timedelta(minutes=n),
+                    reviewed_by="marie",
+                )
+            )
+    why = client.get(f"/review/items/{seeded.items['repair-bis']}/why").text
+    assert why.count("ajustement de la source d’après 5 jugements") == 3  # each topic
+    assert 'class="down source"' in why
+    page = client.get(f"/review/items/{seeded.items['repair-bis']}").text
+    assert "ajustement de la source d’après 5" in page
+    other = client.get(f"/review/items/{seeded.items['repair']}/why").text
+    assert "ajustement de la source" not in other and "<li" in other
+    # Scored by the serving model two minutes into the judgements: only the three made by
+    # then count, as they did for the score stored (and later judgements do not change it).
+    with session_scope(client.app.state.engine) as s:
+        item = s.get(Item, seeded.items["repair-bis"])
+        item.model_version = client.app.state.model.current().version
+        item.classified_at = when + timedelta(minutes=2)
+        s.add(item)
+    why = client.get(f"/review/items/{seeded.items['repair-bis']}/why").text
+    assert why.count("ajustement de la source d’après 3 jugements") == 3

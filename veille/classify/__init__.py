@@ -1,6 +1,6 @@
 """The classify stage: files items under the three topics with a trained linear model.
 
-    load_model(models_dir) -> Model         Model.predict(docs), Model.explain(doc, topic, k)
+    load_model(models_dir) -> Model         Model.predict(docs, offset), .explain(doc, topic, k)
     training_examples(curated) -> examples  seed labels (../shared) merged with curators' ones
     train(examples) -> TrainResult          save_and_maybe_promote(result, models_dir, now)
     review_order(candidates, thresholds)    active learning for the review page

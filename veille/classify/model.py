@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -49,9 +50,13 @@ class Calibration:
     slope: dict[str, float]
     intercept: dict[str, float]
 
-    def apply(self, decisions: np.ndarray) -> np.ndarray:
+    def apply(self, decisions: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities; `offset` (per topic, log-odds) is added inside the sigmoid, so the
+        score's log-odds are exactly the explanation's terms plus the offset."""
         a = np.asarray([self.slope[t] for t in TOPICS])
         b = np.asarray([self.intercept[t] for t in TOPICS])
+        if offset is not None:
+            b = b + np.asarray(offset, dtype=float)
         return expit(decisions * a + b)
 
     def as_dict(self) -> dict[str, dict[str, float]]:
@@ -91,13 +96,28 @@ class Model:
             raise AttributeError("this model was loaded without its fitted pipeline")
         return self.fitted()
 
-    def scores(self, docs: Sequence[Doc]) -> np.ndarray:
-        """Calibrated probabilities, items × topics in taxonomy order."""
+    def scores(self, docs: Sequence[Doc], offset: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities, items × topics in taxonomy order; `offset` (per topic,
+        log-odds: source_offset) shifts them, the docs being one source's."""
         if not docs:
             return np.zeros((0, len(TOPICS)))
         batches = [docs[i : i + BATCH] for i in range(0, len(docs), BATCH)]
         parts = [self.linear.decisions(list(batch)) for batch in batches]
-        return self.calibration.apply(np.vstack(parts).reshape(len(docs), len(TOPICS)))
+        decisions = np.vstack(parts).reshape(len(docs), len(TOPICS))
+        return self.calibration.apply(decisions, offset)
+
+    @property
+    def trained_until(self) -> datetime | None:
+        """Curator judgements made after this are ones the model did not train on (the last
+        curator judgement it trained on; None: it trained on none, every judgement is new).
+        A model whose sidecar does not say: its creation time."""
+        training = self.sidecar.get("training")
+        if isinstance(training, dict):
+            until = training.get("curated_until")
+            if until or not training.get("curated"):
+                return _aware(datetime.fromisoformat(until)) if until else None
+        created = self.sidecar.get("created_at")
+        return _aware(datetime.fromisoformat(created)) if created else None
 
     def bounds(self) -> dict[str, list[float]]:
         """Per topic the unsure band [low, high)."""
@@ -123,12 +143,8 @@ class Model:
     def predict(self, docs: Sequence[Doc], offset: np.ndarray | None = None) -> list[Prediction]:
         """Labels (score ≥ threshold), scores and unsure topics (low ≤ score < high) for each
         doc, in order. `offset` (per topic, source_offset): the docs are one source's and
-        their scores are shifted by it before thresholds and band apply."""
-        probs = self.scores(docs)
-        if offset is not None and len(probs):
-            from veille.classify.offsets import shift
-
-            probs = shift(probs, offset)
+        their scores are shifted by it (log-odds) before thresholds and band apply."""
+        probs = self.scores(docs, offset)
         cut = np.asarray([self.thresholds[t] for t in TOPICS])
         band = self.bounds()
         low = [band[t][0] for t in TOPICS]
@@ -143,8 +159,15 @@ class Model:
             out.append(Prediction(labels, scores, unsure, self.version))
         return out
 
-    def explain(self, doc: Doc, topic: str, k: int = 8) -> list[tuple[str, float]]:
-        """The k terms that moved `topic`'s score most, with their signed log-odds share."""
+    def explain(
+        self, doc: Doc, topic: str, k: int = 8, offset: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """The k terms that moved `topic`'s score most, with their signed log-odds share;
+        with the source's `offset`, it is one more term (explain.SOURCE_TERM)."""
         from veille.classify.explain import top_terms
 
-        return top_terms(self, doc, topic, k)
+        return top_terms(self, doc, topic, k, offset=offset)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

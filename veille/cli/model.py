@@ -284,6 +284,7 @@ def reclassify_cmd(
 ) -> None:
     """Run the current model again over recent items; show (and save) topic changes."""
     from veille import classify
+    from veille.pipeline.offsets import offsets, predict_by_source
 
     st = state(ctx)
     model = classify.load_model(st.settings.models_dir)
@@ -291,9 +292,11 @@ def reclassify_cmd(
     changed, seen, verdicts = 0, 0, []
     with session_scope(st.engine) as session:
         items = list(stored.recent_items(session, since=now - timedelta(days=days)))
+        found = offsets(session, model, (i.source_id for i in items), until=now)  # as a pull
         for start in range(0, len(items), CHUNK):
             chunk = items[start : start + CHUNK]
-            for item, p in zip(chunk, model.predict([i.doc for i in chunk]), strict=True):
+            docs, sources = [i.doc for i in chunk], [i.source_id for i in chunk]
+            for item, p in zip(chunk, predict_by_source(model, docs, sources, found), strict=True):
                 seen += 1
                 verdicts.append((item.id, p))
                 if tuple(item.labels) != p.labels:

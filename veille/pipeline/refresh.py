@@ -5,9 +5,10 @@
 2. pick the entries the source does not have yet (decide.new_entries), plus the items an
    earlier run stored without extracting them;
 3. fetch their article pages and extract them in the worker processes (pages.py);
-4. classify them with the run's model, then write **once** (write.py): new items inserted
-   complete (text, story, topics, doc_title), stories filed, the source's schedule and
-   fetch state, in one transaction.
+4. classify them with the run's model and the source's offset (offsets.py: what curators'
+   judgements of its items since the model was trained say), then write **once**
+   (write.py): new items inserted complete (text, story, topics, doc_title), stories
+   filed, the source's schedule and fetch state, in one transaction.
 
 Any failure is recorded on the source's row and never ends the run; a run stopped half-way
 leaves nothing half-written (the next run does it again).
@@ -22,8 +23,9 @@ from dataclasses import dataclass, replace
 
 from veille.errors import SourceError
 from veille.pipeline import decide, write
+from veille.pipeline.offsets import SourceOffset, source_offset
 from veille.pipeline.pages import Signed, Work, fetch_and_extract
-from veille.pipeline.run import Run, SourceOutcome
+from veille.pipeline.run import Classifier, Run, SourceOutcome
 from veille.sources.readers import READERS, SourceRead
 from veille.store import Item, Source, session_scope
 from veille.store.items import existing_guids
@@ -59,7 +61,9 @@ async def refresh(run: Run, source: Source, *, read: bool = True) -> SourceOutco
                 run.load_model_soon()  # read while the pages download and extract
             ready = await _extract(run, new, stored)
             model = await run.classifier() if run.enrich and ready else None
-            ids = await run.db(write.save, run, source, got if read else None, ready, model)
+            scored = model is not None and any(e.signed for e in ready)
+            offset = await run.db(_offset, run, source, model) if scored else None
+            ids = await run.db(write.save, run, source, got if read else None, ready, model, offset)
         except Exception as exc:  # one source, however broken, never ends the run
             if not read:  # its items stay unextracted for the next run; the source is fine
                 log.exception("unextracted items not finished", extra=extra)
@@ -97,6 +101,12 @@ def _new_rows(run: Run, source: Source, got: SourceRead) -> list[dict[str, objec
     listing = source.kind != "feed" and not got.is_feed
     entries = decide.new_entries(got.entries, known, listing=listing)
     return [decide.item_row(source.id, entry, run.now) for entry in entries]
+
+
+def _offset(run: Run, source: Source, model: Classifier) -> SourceOffset | None:
+    """The source's offset for the run's model (judgements made since it was trained)."""
+    with session_scope(run.engine) as session:
+        return source_offset(session, model, source.id, until=run.now)  # run.now: classified_at
 
 
 def _pending(run: Run, source: Source) -> list[Item]:

@@ -12,8 +12,9 @@ call `retrain`, so they train on the same data, judge the same way and re-score 
 3. Candidate and current model label the held-back items; the candidate is promoted unless
    it does worse (or there are too few of them), `force` overrides.
 4. After a promotion, items first seen in the last RESCORE_DAYS that no digest issue holds
-   yet are scored again (curators' labels untouched) and what changed is recorded with the
-   version, for the model page.
+   yet are scored again (curators' labels untouched), each with its source's offset for the
+   new model as a pull would (offsets.py), and what changed is recorded with the version,
+   for the model page.
 """
 
 from __future__ import annotations
@@ -178,15 +179,21 @@ def retrain(
 def rescore(engine: Engine, models_dir: Path, now: datetime) -> dict:
     """Score again, with the current model, the items no digest issue holds yet; curators'
     labels are separate columns and stay. Returns the count and the items that changed."""
+    from veille.pipeline.offsets import offsets, predict_by_source
+
     model = classify.load_model(models_dir)
     changed: list[dict] = []
     seen = 0
     with session_scope(engine) as s:
         items = list(stored_labels.unsent_items(s, since=now - timedelta(days=RESCORE_DAYS)))
+        found = offsets(s, model, (i.source_id for i in items), until=now)  # as a pull would
         verdicts = []
         for start in range(0, len(items), 1000):
             chunk = items[start : start + 1000]
-            for item, p in zip(chunk, model.predict([i.doc for i in chunk]), strict=True):
+            scored = predict_by_source(
+                model, [i.doc for i in chunk], [i.source_id for i in chunk], found
+            )
+            for item, p in zip(chunk, scored, strict=True):
                 seen += 1
                 verdicts.append((item.id, p))
                 if tuple(item.labels) != p.labels:

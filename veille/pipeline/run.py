@@ -55,8 +55,11 @@ SOURCES_IN_FLIGHT = 48
 
 class Classifier(Protocol):
     version: str
+    trained_until: datetime | None
 
-    def predict(self, docs: list[Doc]) -> list[Prediction]: ...
+    def predict(self, docs: list[Doc], offset: Any = None) -> list[Prediction]: ...
+
+    def source_offset(self, docs: list[Doc], labels: list[list[str]]) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)

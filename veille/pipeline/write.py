@@ -28,6 +28,7 @@ from veille.store.items import existing_guids, insert_new_items
 from veille.store.sources import update_source
 
 if TYPE_CHECKING:
+    from veille.pipeline.offsets import SourceOffset
     from veille.pipeline.refresh import Extracted
     from veille.pipeline.run import Classifier, Run
     from veille.sources.readers import SourceRead
@@ -39,12 +40,14 @@ def save(
     got: SourceRead | None,
     ready: list[Extracted],
     model: Classifier | None,
+    offset: SourceOffset | None = None,
 ) -> list[int]:
-    """Write what one refresh brought (`got` None: only items left unextracted); returns
-    the ids of the new items."""
+    """Write what one refresh brought (`got` None: only items left unextracted), its items
+    scored with the source's `offset`; returns the ids of the new items."""
     extracted = [e for e in ready if e.signed is not None]
     docs = [decide.classifier_input(e.work.title, e.signed.ext) for e in extracted]  # type: ignore[union-attr]
-    scored = list(model.predict(docs)) if model is not None and docs else [None] * len(docs)
+    delta = offset.delta if offset is not None else None
+    scored = list(model.predict(docs, delta)) if model is not None and docs else [None] * len(docs)
     values: dict[int, dict[str, object]] = {}
     for e, doc, prediction in zip(extracted, docs, scored, strict=True):
         assert e.signed is not None

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from veille.store.models import Item
+from veille.types import Doc, classifier_doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +46,52 @@ def per_source(session: Session) -> dict[int, SourceJudgements]:
 
 
 def fresh_judged(
-    session: Session, *, source_id: int, since: datetime, limit: int = 500
+    session: Session,
+    *,
+    source_id: int,
+    since: datetime | None,
+    until: datetime | None = None,
+    limit: int = 500,
 ) -> list[Item]:
     """A source's curator-judged items judged after `since` (a model's training time: items
-    it did not train on), the most recent `limit` of them, newest first."""
-    query = (
-        select(Item)
-        .where(
-            Item.source_id == source_id,
-            col(Item.reviewed_at).is_not(None),
-            col(Item.reviewed_at) > since,
-        )
-        .order_by(col(Item.reviewed_at).desc(), col(Item.id).desc())
-        .limit(limit)
-    )
+    it did not train on; None: all of them) and not after `until` (when items were scored:
+    the judgements a score saw), the most recent `limit`, newest first."""
+    query = select(Item).where(Item.source_id == source_id, col(Item.reviewed_at).is_not(None))
+    if since is not None:
+        query = query.where(col(Item.reviewed_at) > since)
+    if until is not None:
+        query = query.where(col(Item.reviewed_at) <= until)
+    query = query.order_by(col(Item.reviewed_at).desc(), col(Item.id).desc()).limit(limit)
     return [i for i in session.exec(query) if i.curator_labels is not None]
+
+
+def fresh_judged_docs(
+    session: Session,
+    *,
+    source_id: int,
+    since: datetime | None,
+    until: datetime | None = None,
+    limit: int = 500,
+) -> list[tuple[Doc, list[str]]]:
+    """fresh_judged's items as the classifier reads them (the document the pull scored, as
+    labels.doc_of builds it) with the curator's labels: what a source's offset is fitted on.
+    Only those columns are read: a pull asks once per source."""
+    query = select(
+        Item.title, Item.doc_title, Item.text, Item.summary, Item.lang, Item.curator_labels
+    ).where(Item.source_id == source_id, col(Item.reviewed_at).is_not(None))
+    if since is not None:
+        query = query.where(col(Item.reviewed_at) > since)
+    if until is not None:
+        query = query.where(col(Item.reviewed_at) <= until)
+    query = query.order_by(col(Item.reviewed_at).desc(), col(Item.id).desc()).limit(limit)
+    return [
+        (
+            classifier_doc(title=t, page_title=pt, text=x, summary=sm, lang=lang),
+            list(labels),
+        )
+        for t, pt, x, sm, lang, labels in session.exec(query)
+        if labels is not None
+    ]
 
 
 def filed(session: Session, *, ids: list[int]) -> set[int]:

@@ -92,6 +92,7 @@ class Classified:
     labels: tuple[str, ...]
     model_version: str | None
     reviewed: bool
+    source_id: int = 0  # its source's offset applies when it is scored again
 
 
 def recent_items(session: Session, *, since: datetime) -> Iterator[Classified]:
@@ -109,6 +110,7 @@ def recent_items(session: Session, *, since: datetime) -> Iterator[Classified]:
             labels=tuple(item.labels or ()),
             model_version=item.model_version,
             reviewed=item.reviewed_at is not None,
+            source_id=int(item.source_id),
         )
 
 
@@ -144,6 +146,7 @@ def unsent_items(session: Session, *, since: datetime) -> Iterator[Classified]:
             labels=tuple(item.labels or ()),
             model_version=item.model_version,
             reviewed=item.reviewed_at is not None,
+            source_id=int(item.source_id),
         )
 
 

@@ -2,7 +2,8 @@
 (a retrain or rollback, here or from the scheduler), with explanations cached per item.
 
 The queue never calls the model: it ranks items from their stored scores. Only the "why"
-panel of an item runs `Model.explain`, which is why its results are cached. The classifier
+panel of an item runs `Model.explain` (with its source's offset, as the item was scored),
+which is why its results are cached. The classifier
 (scikit-learn) is imported on first use, so the app starts fast.
 """
 
@@ -12,12 +13,15 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Set
+from collections.abc import Callable, Set
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from veille.errors import ModelError
 from veille.types import TOPICS, Doc
+
+if TYPE_CHECKING:
+    from veille.pipeline.offsets import SourceOffset
 
 log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5
@@ -32,7 +36,9 @@ class ModelCache:
         self._stamp: tuple[float, ...] | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
-        self._explained: OrderedDict[tuple[str, int], Explanation] = OrderedDict()
+        self._explained: OrderedDict[tuple[str, int, object], tuple[Explanation, int]] = (
+            OrderedDict()
+        )
         self._explained_max = explained
 
     def _folder_stamp(self) -> tuple[float, ...]:
@@ -95,21 +101,39 @@ class ModelCache:
         ]
         return list(classify.review_order(wrapped, self.thresholds()))
 
-    def explain(self, item_id: int, doc: Doc, k: int = 8) -> Explanation | None:
-        """Per topic, the terms that pushed its score up or down; None without a model."""
+    def explain(
+        self,
+        item_id: int,
+        doc: Doc,
+        k: int = 8,
+        *,
+        offset_of: Callable[[Any], SourceOffset | None] | None = None,
+        stamp: object = None,
+    ) -> tuple[Explanation | None, int]:
+        """Per topic, the terms that pushed its score up or down (None without a model), and
+        how many judgements its source's offset was fitted on (0: none). `offset_of(model)`
+        gives that offset (it appears as the term explain.SOURCE_TERM); `stamp` is what it
+        depends on besides the model (the item's classification time), for the cache; None:
+        it may change with every judgement, not cached."""
         model = self.current()
         if model is None:
-            return None
-        key = (str(model.version), item_id)
+            return None, 0
+        key = (str(model.version), item_id, stamp)
         with self._lock:
-            if key in self._explained:
+            if stamp is not None and key in self._explained:
                 self._explained.move_to_end(key)
                 return self._explained[key]
+        offset = offset_of(model) if offset_of else None
+        delta = offset.delta if offset else None
         found = {
-            t: [(str(term), float(w)) for term, w in model.explain(doc, t, k=k)] for t in TOPICS
+            t: [(str(term), float(w)) for term, w in model.explain(doc, t, k=k, offset=delta)]
+            for t in TOPICS
         }
+        answer = (found, offset.judged if offset else 0)
+        if stamp is None:
+            return answer
         with self._lock:
-            self._explained[key] = found
+            self._explained[key] = answer
             while len(self._explained) > self._explained_max:
                 self._explained.popitem(last=False)
-        return found
+        return answer

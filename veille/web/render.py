@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from veille import i18n, typography
+from veille.classify.explain import SOURCE_TERM
 from veille.types import TOPIC_NAMES, TOPICS, finalize_text
 from veille.web.session import csrf_token, session_user
 
@@ -79,7 +80,7 @@ def build_env(lang: str, timezone: str = "Europe/Paris") -> Environment:
         ".", "," if comma else "."
     )
     env.filters["topic"] = lambda t: TOPIC_NAMES.get(t, {}).get(lang, t)
-    env.globals.update(lang=lang, TOPICS=TOPICS, urlencode=urlencode)
+    env.globals.update(lang=lang, TOPICS=TOPICS, SOURCE_TERM=SOURCE_TERM, urlencode=urlencode)
     return env
 
 

@@ -14,21 +14,26 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from veille.digest import hold
+from veille.pipeline.offsets import SourceOffset, source_offset
 from veille.store import feedback, items, judgements, reviews, session_scope, utcnow
 from veille.store.labels import doc_of, effective_labels
 from veille.store.models import Item
 from veille.types import TOPICS
 from veille.web.auth import require_curator
+from veille.web.modelcache import Explanation
 from veille.web.numbers import bounded_int
 from veille.web.render import local_path, renderer
 from veille.web.session import Curator
+
+if TYPE_CHECKING:
+    from veille.classify.model import Model
 
 log = logging.getLogger(__name__)
 router = APIRouter(dependencies=[Depends(require_curator)])
@@ -162,16 +167,39 @@ def item_page(request: Request, item_id: int) -> Response:
         item = _item_or_404(s, item_id)
         card = cards(request, s, [item_id])[0]
         past = reviews.history(s, item_id=item_id)
-    why = request.app.state.model.explain(item_id, doc_of(item))
-    return renderer(request).page(request, "item.html", card=card, why=why, history=past)
+    why, judged = _why(request, item)
+    return renderer(request).page(
+        request, "item.html", card=card, why=why, why_judged=judged, history=past
+    )
 
 
 @router.get("/review/items/{item_id:id}/why")
 def item_why(request: Request, item_id: int) -> Response:
     with session_scope(request.app.state.engine) as s:
         item = _item_or_404(s, item_id)
-    why = request.app.state.model.explain(item_id, doc_of(item))
-    return HTMLResponse(renderer(request).html(request, "_why.html", why=why))
+    why, judged = _why(request, item)
+    html = renderer(request).html(request, "_why.html", why=why, why_judged=judged)
+    return HTMLResponse(html)
+
+
+def _why(request: Request, item: Item) -> tuple[Explanation | None, int]:
+    """The item's explanation by the current model, with its source's offset as the pull
+    gave it: from the judgements made up to the item's classification by that model (up
+    to now when another model scored it), so the terms add up to the score stored."""
+    source_id, version, at = item.source_id, item.model_version, item.classified_at
+
+    def offset_of(model: Model) -> SourceOffset | None:
+        until = at if at is not None and version == model.version else None
+        with session_scope(request.app.state.engine) as s:
+            return source_offset(s, model, source_id, until=until)
+
+    # Scored by this model: the offset is fixed by the item's classification time, cached;
+    # by another: today's judgements count, computed each time.
+    current = request.app.state.model.current()
+    stamp = (at, version) if current is not None and version == current.version else None
+    return request.app.state.model.explain(
+        int(item.id or 0), doc_of(item), offset_of=offset_of, stamp=stamp
+    )
 
 
 def _answer(request: Request, item_id: int, next: str | None) -> Response:
