@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -99,3 +101,21 @@ def configure_logging(fmt: str, level: str) -> None:
     # Libraries chatter at INFO; keep their warnings only.
     for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_leased(
+    engine: Engine, job: str, work: Callable[[datetime], dict[str, int]], *, busy: str
+) -> str:
+    """Run `work` under the scheduler's lease and history for `job` (two at once would race)
+    and return the runner's outcome: a lease held elsewhere is `busy` on one line, and a
+    VeilleError inside is re-raised as is (a bug's traceback is logged by the runner)."""
+    from veille.errors import VeilleError
+    from veille.scheduler.runner import JobRunner
+
+    runner = JobRunner(engine)
+    outcome = runner.run(job, work)
+    if outcome == "busy":
+        raise VeilleError(f"{busy}: try again when it ends; `veille status` shows it")
+    if isinstance(runner.error, VeilleError):
+        raise runner.error
+    return outcome

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from veille.cli import app
-from veille.cli.common import state
+from veille.cli.common import run_leased, state
 from veille.errors import ConfigError, VeilleError
 from veille.store import labels as stored
 from veille.store import session_scope, utcnow
@@ -94,7 +94,6 @@ def train_cmd(
     judged items that neither model trained on."""
     from veille.pipeline import retrain
     from veille.scheduler.plan import RETRAIN
-    from veille.scheduler.runner import JobRunner
 
     st = state(ctx)
     if export_seed is not None:
@@ -111,15 +110,8 @@ def train_cmd(
         return retrain.figures(found[0])
 
     # The scheduler's retrain lease and history: two trainings at once would race to promote.
-    runner = JobRunner(st.engine)
-    outcome = runner.run(RETRAIN, run)
-    if outcome == "busy":
-        raise VeilleError(
-            "another retrain is running (veille serve, veille run or the model page): "
-            "try again when it ends; `veille status` shows it"
-        )
-    if isinstance(runner.error, VeilleError):
-        raise runner.error
+    busy = "another retrain is running (veille serve, veille run or the model page)"
+    outcome = run_leased(st.engine, RETRAIN, run, busy=busy)
     if not found:  # a bug (its traceback is logged) or the database went away
         raise VeilleError(f"the training did not run ({outcome}); see the log above")
     done = found[0]

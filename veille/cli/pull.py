@@ -18,11 +18,10 @@ from rich.table import Table
 
 from veille import pipeline
 from veille.cli import app
-from veille.cli.common import SourcesOption, state
+from veille.cli.common import SourcesOption, run_leased, state
 from veille.errors import ConfigError, VeilleError
 from veille.scheduler.jobs import pull_figures
 from veille.scheduler.plan import PULL
-from veille.scheduler.runner import JobRunner
 from veille.sources import load_sources, parse_interval
 from veille.store import Item, session_scope, utcnow
 from veille.store.items import list_items
@@ -84,16 +83,9 @@ def pull_cmd(
         return pull_figures(done[0])
 
     # The scheduler's lease and history: two pulls at once would file one story twice.
-    runner = JobRunner(st.engine)
     with _said_here(enabled=text_logs):
-        outcome = runner.run(PULL, run)
-    if outcome == "busy":
-        raise VeilleError(
-            "another pull is running (veille serve, veille run or veille pull): "
-            "try again when it ends; `veille status` shows it"
-        )
-    if isinstance(runner.error, VeilleError):
-        raise runner.error
+        busy = "another pull is running (veille serve, veille run or veille pull)"
+        outcome = run_leased(st.engine, PULL, run, busy=busy)
     if not done:  # a bug (its traceback is logged) or the database went away
         raise VeilleError(f"the pull did not run ({outcome}); see the log above")
     report = done[0]
