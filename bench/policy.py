@@ -55,7 +55,8 @@ HELD_TARGET = 0.2
 def model_calls(model, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     """The model's own labels and unsure topics for these scores (items × topics, 0/1)."""
     fixed = copy.copy(model)
-    fixed.scores = lambda docs: scores  # predict reads its scores here: the band is the model's
+    # predict reads its scores here (offset ignored): the band is the model's
+    fixed.scores = lambda docs, offset=None: scores
     found = fixed.predict([None] * len(scores))
     labels = metrics.indicator([p.labels for p in found])
     unsure = metrics.indicator([p.unsure for p in found])
